@@ -1,0 +1,462 @@
+"""Library export: the text of `library.bib` (BibTeX) and `library.ris` (RIS) for the backed-up library.
+
+Pure functions, no I/O: the backup worker writes the returned strings itself. Both texts are
+deterministic and independent of input order: entries are sorted by (created, id) (then by their
+whole content, so even duplicates sort the same), and get their keys from `CitationKeys`.
+
+Choices (see also the docstrings below):
+- BibTeX is written with bibtexparser's model and writer. Text fields are kept as UTF-8 (biber,
+  JabRef, Zotero and pybtex read UTF-8); only the ten LaTeX specials `# $ % & ~ _ ^ \\ { }` are escaped,
+  with pylatexenc's own replacements for them. Braces are the one exception: pylatexenc writes `\\{`,
+  but BibTeX and pybtex count that brace all the same, so a value whose braces do not nest is written
+  with `\\textbraceleft`/`\\textbraceright` (which hold no brace) instead.
+- Verbatim fields (doi, url, eprint, isbn, issn, pmid, …) are written as they are: biber reads them
+  verbatim, so escaping would change them. Only braces that do not nest are percent-encoded (`%7B`).
+- `file` uses JabRef's format, which Zotero's BibTeX import reads too: `:path:TYPE` items joined by `;`,
+  with `\\`, `:` and `;` in a path escaped by a backslash (JabRef's escaping, not LaTeX).
+- Personal notes go to `annote` (never printed by bibliography styles; Zotero imports it as a note):
+  the document's notes, then the text of its annotations (notes, sticky notes, highlights with text).
+- RIS is written with rispy. RIS is line-based and some readers take any line break for the end of a
+  value, so line breaks (and the spaces around them) inside a value become one space.
+"""
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+import rispy
+from bibtexparser import BibtexFormat, Library, write_string
+from bibtexparser.middlewares import default_unparse_stack
+from bibtexparser.model import Entry, Field, ImplicitComment
+from pylatexenc.latexencode import RULE_DICT, UnicodeToLatexConversionRule, UnicodeToLatexEncoder
+
+from CitationKeys import assign_keys
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExportEntry:
+    """One document of the export, as the backup worker knows it."""
+
+    document: Mapping[str, Any]  # the Mendeley API's JSON for the document with view=all
+    file_paths: Sequence[str]  # backed-up files, '/'-separated, relative to the export's folder
+    annotations: Sequence[Mapping[str, Any]] = ()  # the document's annotations (API JSON)
+
+
+# ---------------------------------------------------------------- order and keys
+
+
+def _sort_key(entry: ExportEntry) -> tuple[str, str, str, tuple[str, ...], str]:
+    document = entry.document
+    return (
+        text(document.get("created")),
+        text(document.get("id")),
+        json.dumps(document, sort_keys=True, ensure_ascii=False, default=str),
+        tuple(entry.file_paths),
+        json.dumps(list(entry.annotations), sort_keys=True, ensure_ascii=False, default=str),
+    )
+
+
+def keyed_entries(entries: Iterable[ExportEntry]) -> list[tuple[str, ExportEntry]]:
+    """The entries oldest first, each with its citation key."""
+    ordered = sorted(entries, key=_sort_key)
+    return list(zip(assign_keys([entry.document for entry in ordered]), ordered, strict=True))
+
+
+# ---------------------------------------------------------------- reading the document JSON
+
+
+def text(value: Any) -> str:
+    """A field's text: strings stripped, numbers as digits; null, booleans and anything else empty."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def texts(value: Any) -> list[str]:
+    """A list field's non-empty texts without repeats (a lone string counts as a list of one)."""
+    items = [value] if isinstance(value, str) else value if isinstance(value, list | tuple) else []
+    return list(dict.fromkeys(t for t in map(text, items) if t))
+
+
+def persons(document: Mapping[str, Any], role: str) -> list[tuple[str, str]]:
+    """(last, first) of each person in `authors`/`editors`/`translators`; a lone first name is the last."""
+    found = []
+    for person in document.get(role) or ():
+        if isinstance(person, Mapping):
+            last, first = text(person.get("last_name")), text(person.get("first_name"))
+            if last or first:
+                found.append((last, first) if last else (first, ""))
+    return found
+
+
+def identifier(document: Mapping[str, Any], name: str) -> str:
+    identifiers = document.get("identifiers")
+    return text(identifiers.get(name)) if isinstance(identifiers, Mapping) else ""
+
+
+def month_number(document: Mapping[str, Any], field: str = "month", top: int = 12) -> int | None:
+    value = document.get(field)
+    number = int(value) if isinstance(value, int | str) and str(value).strip().isdigit() else 0
+    return number if 1 <= number <= top else None
+
+
+def iso_date(value: str) -> str:
+    """`YYYY-MM-DD` from an ISO-8601 date or timestamp; other text as it is."""
+    match = re.match(r"\d{4}-\d{2}-\d{2}", value)
+    return match.group() if match else value
+
+
+class _HtmlText(HTMLParser):
+    BLOCKS = frozenset({"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.handle_starttag(tag, ())
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def plain_text(note: str) -> str:
+    """Mendeley's HTML-ish note text as plain text (tags dropped, block ends as line breaks);
+    text that holds no tag or entity is returned unchanged."""
+    if not re.search(r"<[A-Za-z/!][^>]*>|&#?\w+;", note):
+        return note.strip()
+    parser = _HtmlText()
+    parser.feed(note)
+    parser.close()
+    lines = [line.strip() for line in "".join(parser.parts).splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+ANNOTATION_LABELS = {"note": "Note", "sticky_note": "Sticky note", "highlight": "Highlight"}
+
+
+def annotation_note(annotation: Mapping[str, Any]) -> str:
+    """`Sticky note (page 3): text`; empty for an annotation without text."""
+    body = plain_text(text(annotation.get("text")))
+    if not body:
+        return ""
+    kind = text(annotation.get("type"))
+    positions = annotation.get("positions")
+    first = positions[0] if isinstance(positions, list) and positions else None
+    page = first.get("page") if isinstance(first, Mapping) else None
+    where = f" (page {page})" if isinstance(page, int) and kind != "note" else ""
+    return f"{ANNOTATION_LABELS.get(kind, 'Annotation')}{where}: {body}"
+
+
+def note_paragraphs(entry: ExportEntry) -> list[str]:
+    """The document's notes, then its annotations' texts by (created, id)."""
+    ordered = sorted(
+        (a for a in entry.annotations if isinstance(a, Mapping)),
+        key=lambda a: (text(a.get("created")), text(a.get("id")), text(a.get("text"))),
+    )
+    paragraphs = [plain_text(text(entry.document.get("notes")))] + [annotation_note(a) for a in ordered]
+    return [p for p in paragraphs if p]
+
+
+def keywords_and_tags(document: Mapping[str, Any]) -> list[str]:
+    return list(dict.fromkeys(texts(document.get("keywords")) + texts(document.get("tags"))))
+
+
+# ---------------------------------------------------------------- BibTeX values
+
+LATEX_SPECIALS = "#$%&~_^\\{}"
+_LATEX_SPECIAL = re.compile("[" + re.escape(LATEX_SPECIALS) + "]")
+MAX_BRACE_DEPTH = 8  # pybtex refuses more than 100 nested braces; keep far below that
+
+
+def latex_table(encoder: UnicodeToLatexEncoder) -> dict[int, str]:
+    """The encoder's replacement for each LaTeX special. pylatexenc replaces one character at a time
+    and protects a replacement without looking at its neighbours, so translating with this table
+    gives the encoder's own output, in a fraction of its time (it walks the text in Python)."""
+    return {ord(c): encoder.unicode_to_latex(c) for c in LATEX_SPECIALS}
+
+
+NESTED_TABLE = latex_table(UnicodeToLatexEncoder(conversion_rules=["defaults"]))
+BRACE_FREE_TABLE = latex_table(
+    UnicodeToLatexEncoder(
+        conversion_rules=[
+            UnicodeToLatexConversionRule(RULE_DICT, {ord("{"): r"\textbraceleft", ord("}"): r"\textbraceright"}),
+            "defaults",
+        ]
+    )
+)
+
+
+def braces_nest(value: str, max_depth: int = MAX_BRACE_DEPTH) -> bool:
+    """Whether every `}` closes an earlier `{`, every `{` is closed, and nesting stays shallow."""
+    depth = 0
+    for brace in re.findall(r"[{}]", value):
+        depth += 1 if brace == "{" else -1
+        if depth < 0 or depth > max_depth:
+            return False
+    return depth == 0
+
+
+def latex_escape(value: str) -> str:
+    """Text for a BibTeX field: the LaTeX specials escaped (see the module docstring), UTF-8 kept."""
+    if not _LATEX_SPECIAL.search(value):
+        return value
+    return value.translate(NESTED_TABLE if braces_nest(value) else BRACE_FREE_TABLE)
+
+
+def verbatim(value: str) -> str:
+    """A verbatim field (DOI, URL, …) as it is, unless its braces do not nest: then they are
+    percent-encoded, the one form of them BibTeX can carry (and a valid one in URLs and DOIs)."""
+    return value if braces_nest(value) else re.sub(r"[{}]", lambda m: quote(m.group()), value)
+
+
+def bibtex_name(last: str, first: str) -> str:
+    """`Last, First`, or `Last` alone. A part that BibTeX would split wrongly is braced: one holding a
+    comma or the word `and`/`others`, and a last name with spaces but no first name (an organisation)."""
+
+    def braced(part: str, whole_if_spaced: bool) -> str:
+        risky = "," in part or re.search(r"(?i)(^|\s)(and|others)(\s|$)", part)
+        return "{" + latex_escape(part) + "}" if risky or (whole_if_spaced and " " in part) else latex_escape(part)
+
+    last_tex = braced(" ".join(last.split()), whole_if_spaced=not first)
+    return last_tex + ", " + braced(" ".join(first.split()), whole_if_spaced=False) if first else last_tex
+
+
+def bibtex_names(people: Sequence[tuple[str, str]]) -> str:
+    return " and ".join(bibtex_name(last, first) for last, first in people)
+
+
+def jabref_file_field(paths: Sequence[str]) -> str:
+    """JabRef's `file` field: `:path:TYPE` items joined by `;`, `\\ : ;` in paths backslash-escaped.
+    A path whose braces do not nest cannot be carried by BibTeX and is left out (with a warning)."""
+    items = []
+    for path in paths:
+        if not braces_nest(path):
+            log.warning("file %r left out of library.bib: its braces do not nest", path)
+            continue
+        kind = PurePosixPath(path).suffix.lstrip(".").upper()
+        items.append(":" + re.sub(r"([\\:;])", r"\\\1", path) + ":" + kind)
+    return ";".join(items)
+
+
+# ---------------------------------------------------------------- BibTeX entries
+
+BIBTEX_TYPES = {
+    "journal": "article",
+    "magazine_article": "article",
+    "newspaper_article": "article",
+    "book": "book",
+    "book_section": "incollection",
+    "encyclopedia_article": "incollection",
+    "conference_proceedings": "inproceedings",
+    "thesis": "phdthesis",  # mastersthesis when its genre says so: see bibtex_type
+    "report": "techreport",
+    "working_paper": "techreport",
+    "patent": "patent",  # biblatex, JabRef and Zotero know it; classic BibTeX styles fall back to misc
+}  # everything else (generic, web_page, computer_program, statute, bill, case, hearing, film, …): misc
+SOURCE_FIELDS = {"article": "journal", "incollection": "booktitle", "inproceedings": "booktitle"}
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def bibtex_type(document: Mapping[str, Any]) -> str:
+    kind = BIBTEX_TYPES.get(text(document.get("type")), "misc")
+    genre = (text(document.get("genre")) + " " + text(document.get("user_context"))).casefold()
+    return "mastersthesis" if kind == "phdthesis" and "master" in genre else kind
+
+
+def bibtex_fields(entry: ExportEntry) -> list[Field]:
+    """The entry's fields in a fixed order; empty ones left out."""
+    doc = entry.document
+    kind = bibtex_type(doc)
+    fields: list[Field] = []
+
+    def add(name: str, value: str, encode: Any = latex_escape) -> None:
+        if value:
+            fields.append(Field(name, encode(value)))
+
+    def as_is(value: str) -> str:
+        return value
+
+    add("author", bibtex_names(persons(doc, "authors")), as_is)
+    add("editor", bibtex_names(persons(doc, "editors")), as_is)
+    add("translator", bibtex_names(persons(doc, "translators")), as_is)
+    add("title", text(doc.get("title")))
+    add("shorttitle", text(doc.get("short_title")))
+    add(SOURCE_FIELDS.get(kind, "howpublished"), text(doc.get("source")))
+    add("series", text(doc.get("series")))
+    add("edition", ", ".join(texts(doc.get("edition"))))
+    add("volume", text(doc.get("volume")))
+    add("number", text(doc.get("issue")) or text(doc.get("revision")))
+    add("pages", text(doc.get("pages")))
+    add("chapter", text(doc.get("chapter")))
+    year, month, day = text(doc.get("year")), month_number(doc), month_number(doc, "day", 31)
+    add("year", year)
+    if month:
+        fields.append(Field("month", MONTHS[month - 1], enclosing="no-enclosing"))
+    if year.isdigit() and month and day:
+        add("date", f"{int(year):04d}-{month:02d}-{day:02d}")
+    add("publisher", text(doc.get("publisher")))
+    add("address", text(doc.get("city")))
+    add("school" if kind.endswith("thesis") else "institution", text(doc.get("institution")))
+    add("holder", text(doc.get("patent_owner")))
+    add("type", text(doc.get("genre")))
+    add("language", text(doc.get("language")))
+    for name in ("doi", "isbn", "issn", "pmid"):
+        add(name, identifier(doc, name), verbatim)
+    arxiv = identifier(doc, "arxiv")
+    add("eprint", arxiv, verbatim)
+    add("eprinttype", "arxiv" if arxiv else "")
+    add("archiveprefix", "arXiv" if arxiv else "")
+    add("scopus", identifier(doc, "scopus"), verbatim)
+    add("ssrn", identifier(doc, "ssrn"), verbatim)
+    add("url", (texts(doc.get("websites")) or [""])[0], verbatim)  # BibTeX holds one; RIS holds all
+    add("urldate", iso_date(text(doc.get("accessed"))))
+    add("abstract", text(doc.get("abstract")))
+    add("keywords", ", ".join(keywords_and_tags(doc)))
+    add("mendeley-tags", ", ".join(texts(doc.get("tags"))))  # Mendeley's own field; Zotero reads it
+    add("annote", "\n\n".join(note_paragraphs(entry)))
+    add("file", jabref_file_field(entry.file_paths), as_is)
+    return fields
+
+
+def bibtex_entry(key: str, entry: ExportEntry) -> Entry:
+    return Entry(bibtex_type(entry.document), key, bibtex_fields(entry))
+
+
+def bibtex_text(entries: Sequence[ExportEntry]) -> str:
+    """The whole `library.bib`: a UTF-8 marker line (JabRef reads it), then one entry per document."""
+    library = Library([ImplicitComment("% Encoding: UTF-8")])
+    library.add([bibtex_entry(key, entry) for key, entry in keyed_entries(entries)])
+    layout = BibtexFormat()
+    layout.indent = "  "
+    layout.block_separator = "\n"
+    # Our library is built for this call alone: let the writer's middleware work in place (no copy).
+    return write_string(
+        library, unparse_stack=default_unparse_stack(allow_inplace_modification=True), bibtex_format=layout
+    )
+
+
+# ---------------------------------------------------------------- RIS
+
+RIS_TYPES = {
+    "journal": "JOUR",
+    "book": "BOOK",
+    "book_section": "CHAP",
+    "conference_proceedings": "CONF",  # JabRef's RIS import knows CONF; Zotero reads CONF and CPAPER alike
+    "thesis": "THES",
+    "report": "RPRT",
+    "working_paper": "RPRT",
+    "patent": "PAT",
+    "web_page": "ELEC",
+    "magazine_article": "MGZN",
+    "newspaper_article": "NEWS",
+    "computer_program": "COMP",
+    "statute": "STAT",
+    "hearing": "HEAR",
+    "bill": "BILL",
+    "case": "CASE",
+    "film": "MPCT",
+    "television_broadcast": "VIDEO",
+    "encyclopedia_article": "ENCYC",
+}  # generic and anything unknown: GEN
+RIS_NOTE_IDENTIFIERS = (("arXiv", "arxiv"), ("Scopus", "scopus"), ("SSRN", "ssrn"))
+_LINE_BREAK = re.compile(r"\s*[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]\s*")
+
+
+def ris_value(value: str) -> str:
+    """A value on one line: each line break, with the spaces around it, becomes one space."""
+    return _LINE_BREAK.sub(" ", value).strip()
+
+
+def ris_pages(pages: str) -> tuple[str, str]:
+    """(start, end) of `4-8`, `4–8` or `4 -- 8`; (pages, '') when there is no range."""
+    start, _, end = re.sub(r"\s*[-\u2013\u2014]+\s*", "-", pages, count=1).partition("-")
+    return start, end
+
+
+def ris_date(year: str, month: int | None, day: int | None) -> str:
+    """RIS's `YYYY/MM/DD/` (parts may be empty); empty without a year and month."""
+    if not (year and month):
+        return ""
+    return f"{year}/{month:02d}/{day:02d}/" if day else f"{year}/{month:02d}//"
+
+
+def ris_names(people: Sequence[tuple[str, str]]) -> list[str]:
+    return [f"{last}, {first}" if first else last for last, first in people]
+
+
+def ris_record(key: str, entry: ExportEntry) -> dict[str, Any]:
+    """rispy's record (its field names, see `rispy.TAG_KEY_MAPPING`) for one document."""
+    doc = entry.document
+    kind = RIS_TYPES.get(text(doc.get("type")), "GEN")
+    start_page, end_page = ris_pages(text(doc.get("pages")))
+    year = text(doc.get("year"))
+    # RIS has no tag for these: they go in a note line each, `arXiv: 1234.5678`.
+    other_ids = [(label, identifier(doc, name)) for label, name in RIS_NOTE_IDENTIFIERS]
+    record: dict[str, Any] = {
+        "type_of_reference": kind,
+        "id": key,
+        "title": text(doc.get("title")),
+        "short_title": text(doc.get("short_title")),
+        "authors": ris_names(persons(doc, "authors")),
+        "secondary_authors": ris_names(persons(doc, "editors")),  # A2: the editor in RIS's types
+        "subsidiary_authors": ris_names(persons(doc, "translators")),  # A4: the translator
+        "secondary_title": text(doc.get("source")),
+        "journal_name": text(doc.get("source")) if kind == "JOUR" else "",
+        "tertiary_title": text(doc.get("series")),
+        "year": year,
+        "date": ris_date(year, month_number(doc), month_number(doc, "day", 31)),
+        "volume": text(doc.get("volume")),
+        "number": text(doc.get("issue")),
+        "start_page": start_page,
+        "end_page": end_page,
+        "section": text(doc.get("chapter")),
+        "edition": ", ".join(texts(doc.get("edition"))),
+        "note": text(doc.get("revision")),
+        "publisher": text(doc.get("publisher")) or text(doc.get("institution")),
+        "place_published": text(doc.get("city")),
+        "type_of_work": text(doc.get("genre")),
+        "language": text(doc.get("language")),
+        "doi": identifier(doc, "doi"),
+        "issn": [i for i in (identifier(doc, "isbn"), identifier(doc, "issn")) if i],  # SN holds both
+        "accession_number": identifier(doc, "pmid"),
+        "urls": texts(doc.get("websites")),
+        "access_date": iso_date(text(doc.get("accessed"))).replace("-", "/"),
+        "abstract": text(doc.get("abstract")),
+        "keywords": keywords_and_tags(doc),
+        "notes": note_paragraphs(entry) + [f"{label}: {value}" for label, value in other_ids if value],
+        "file_attachments1": list(entry.file_paths),
+    }
+    flat = {
+        name: [v for v in map(ris_value, value) if v] if isinstance(value, list) else ris_value(value)
+        for name, value in record.items()
+    }
+    return {name: value for name, value in flat.items() if value}
+
+
+class _RisWriter(rispy.RisWriter):
+    """rispy's writer without the `1.`, `2.` line it puts before each record, which some readers
+    (Zotero among them) could take for the continuation of a value."""
+
+    def set_header(self, count: int) -> str:
+        return ""
+
+
+def ris_text(entries: Sequence[ExportEntry]) -> str:
+    """The whole `library.ris`: one record per document, one `L1` line per backed-up file."""
+    records = [ris_record(key, entry) for key, entry in keyed_entries(entries)]
+    return rispy.dumps(records, implementation=_RisWriter, list_tags=[*rispy.LIST_TYPE_TAGS, "SN", "L1"])
