@@ -1,0 +1,167 @@
+"""Rules that turn Mendeley metadata into names on disk: the folder pattern and its placeholders, author
+lists, and making any name that comes from the server safe to use as one path component.
+
+Everything here is pure: strings in, strings out.
+"""
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from Errors import ConfigError
+
+UNKNOWN = "Unknown"
+UNTITLED = "Untitled"
+UNFILED = "Unfiled"
+MAX_COMPONENT_BYTES = 255
+MAX_EXTENSION_CHARS = 16
+
+# Characters the original tool replaced inside substituted values (they are illegal on Windows), plus
+# every control character (NUL included), which no file system handles gracefully.
+_UNSAFE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_WINDOWS_DEVICE_NAMES = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+
+# Longest names first, so `%authors` is not read as `%author` followed by `s`.
+PLACEHOLDERS = ("first_author", "authors", "author", "source", "folder", "title", "month", "year", "type", "id")
+_PLACEHOLDER = re.compile(r"%(" + "|".join(PLACEHOLDERS) + r"|%)")
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A parsed folder pattern: literal text and placeholder names, in order."""
+
+    text: str
+    tokens: tuple[tuple[bool, str], ...]  # (is_placeholder, literal text or placeholder name)
+
+    @property
+    def uses_folders(self) -> bool:
+        return any(is_placeholder and name == "folder" for is_placeholder, name in self.tokens)
+
+
+def parse_pattern(text: str) -> Pattern:
+    """Parse a pattern such as `%authors/%year - %title`; `%%` is a literal percent sign."""
+    tokens: list[tuple[bool, str]] = []
+    position = 0
+    while (percent := text.find("%", position)) >= 0:
+        if percent > position:
+            tokens.append((False, text[position:percent]))
+        match = _PLACEHOLDER.match(text, percent)
+        if not match:
+            known = ", ".join("%" + name for name in PLACEHOLDERS)
+            raise ConfigError(f"Unknown placeholder at {text[percent:percent + 12]!r} in pattern {text!r}; "
+                              f"use one of {known}, or %% for a percent sign")
+        name = match.group(1)
+        tokens.append((False, "%") if name == "%" else (True, "authors" if name == "author" else name))
+        position = match.end()
+    if position < len(text):
+        tokens.append((False, text[position:]))
+    return Pattern(text, tuple(tokens))
+
+
+def author_names(people: Any) -> list[str]:
+    """Last names of a list of person objects, falling back to the first name for one-name entries."""
+    names = []
+    for person in people if isinstance(people, list) else []:
+        if isinstance(person, Mapping):
+            name = str(person.get("last_name") or person.get("first_name") or "").strip()
+            if name:
+                names.append(name)
+    return names
+
+
+def authors_text(people: Any) -> str:
+    """`Doe`, `Doe & Roe`, `Doe, Roe & Poe`, `Doe et al.` from four authors on; `Unknown` when none."""
+    names = author_names(people)
+    if not names:
+        return UNKNOWN
+    if len(names) == 1:
+        return names[0]
+    if len(names) <= 3:
+        return ", ".join(names[:-1]) + " & " + names[-1]
+    return names[0] + " et al."
+
+
+def placeholder_value(name: str, document: Mapping[str, Any], folder_path: Sequence[str]) -> list[str]:
+    """The text a placeholder stands for, as path components (only `%folder` can have several)."""
+    if name == "folder":
+        return list(folder_path) or [UNFILED]
+    if name == "authors":
+        return [authors_text(document.get("authors"))]
+    if name == "first_author":
+        names = author_names(document.get("authors"))
+        return [names[0] if names else UNKNOWN]
+    if name in ("year", "month"):
+        value = document.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return [f"{value:02d}" if name == "month" else str(value)]
+        return [UNKNOWN]
+    if name == "title":
+        return [str(document.get("title") or "").strip() or UNTITLED]
+    return [str(document.get(name) or "").strip() or UNKNOWN]
+
+
+def render_path(pattern: Pattern, document: Mapping[str, Any], folder_path: Sequence[str] = ()) -> tuple[str, ...]:
+    """The relative folder of a document: `/` in the pattern's literal text makes subfolders, while the
+    characters `\\ / : * ? " < > |` inside substituted values become `_`, as in the original tool."""
+    components = [""]
+    for is_placeholder, text in pattern.tokens:
+        if not is_placeholder:
+            first, *rest = text.split("/")
+            components[-1] += first
+            components.extend(rest)
+            continue
+        first, *rest = (_UNSAFE_CHARS.sub("_", value) for value in placeholder_value(text, document, folder_path))
+        components[-1] += first
+        components.extend(rest)
+    return tuple(safe_component(component) for component in components if component.strip())
+
+
+def safe_file_name(name: Any) -> str:
+    """A file name from the server made safe: no separators or reserved characters, extension kept."""
+    return safe_component(_UNSAFE_CHARS.sub("_", str(name or "")), keep_extension=True)
+
+
+def safe_component(name: str, keep_extension: bool = False) -> str:
+    """One path component that stays where it is put, on any common file system.
+
+    NFC-normalised; control characters replaced; trailing dots and spaces dropped (Windows ignores them);
+    `.`, `..` and empty names replaced; Windows device names (CON, NUL, COM1, ...) prefixed; cut to 255 bytes
+    of UTF-8, keeping a file's extension.
+    """
+    name = _CONTROL_CHARS.sub("_", unicodedata.normalize("NFC", name)).rstrip(". ")
+    if not name.strip(". "):
+        name = "_" + name
+    if _WINDOWS_DEVICE_NAMES.match(name):
+        name = "_" + name
+    return _fit(name, "", keep_extension)
+
+
+def numbered(name: str, number: int, keep_extension: bool) -> str:
+    """`name (2)` or, for a file, `name (2).pdf`: a distinct but recognisable sibling of `name`."""
+    return _fit(name, f" ({number})", keep_extension)
+
+
+def _fit(name: str, suffix: str, keep_extension: bool) -> str:
+    """`name` with `suffix` before its extension, the stem shortened so the whole fits the byte limit."""
+    stem, extension = split_extension(name) if keep_extension else (name, "")
+    budget = MAX_COMPONENT_BYTES - len((suffix + extension).encode())
+    encoded = stem.encode()
+    if len(encoded) > budget:
+        stem = encoded[:budget].decode(errors="ignore").rstrip(". ") or "_"
+    return stem + suffix + extension
+
+
+def split_extension(name: str) -> tuple[str, str]:
+    """`("report", ".pdf")`; a leading dot or an implausibly long tail is not an extension."""
+    dot = name.rfind(".")
+    if dot <= 0 or len(name) - dot > MAX_EXTENSION_CHARS or " " in name[dot:]:
+        return name, ""
+    return name[:dot], name[dot:]
+
+
+def collision_key(relative_path: str) -> str:
+    """Two paths with the same key are the same file on a case-insensitive file system (macOS, Windows)."""
+    return unicodedata.normalize("NFC", relative_path).casefold()

@@ -1,0 +1,308 @@
+"""The plan of a run: from the backup's state and what the server said, which documents are added,
+updated, moved, trashed, restored or removed, where each folder and file goes, and what that counts as in
+the summary. Pure: no I/O, so `--dry-run` prints exactly what a run would do.
+
+Removal needs positive evidence: a complete listing that lacks the document, or the server saying it was
+deleted or trashed. Nothing else removes anything.
+"""
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from DocumentInfo import ANNOTATIONS_FILE, DOCUMENT_INFO, Entry, FileRecord
+from Naming import Pattern, render_path, safe_file_name
+from PathAllocator import PathAllocator, fits_file, fits_folder
+from RemoteLibrary import Snapshot
+from Timestamps import same_time
+
+TRASH_FOLDER = ".trash"
+# Names at the top of a backup that belong to the backup itself, never to a document.
+RESERVED_TOP_NAMES = ("info.json", "groups", TRASH_FOLDER, "library.bib", "library.ris", "folders.json",
+                      ".mendeley-backup-tmp", ".mendeley-backup.lock")
+RESERVED_FILE_NAMES = (DOCUMENT_INFO, ANNOTATIONS_FILE)
+
+NEW, UPDATED, MOVED, REMOVED = "new", "updated", "moved", "removed"
+
+
+@dataclass
+class FilePlan:
+    """A file the document holds after the run."""
+
+    file_id: str
+    wanted: str  # the name the server's file name gives, made safe
+    sha1: str | None
+    size: int | None
+    created: str
+    local: FileRecord | None = None  # the copy the backup already holds, if any
+    name: str = ""  # the name it gets, given by the planner
+
+    @property
+    def needs_download(self) -> bool:
+        return self.local is None or (self.local.sha1 is not None and self.sha1 is not None
+                                      and self.local.sha1 != self.sha1.lower())
+
+    @property
+    def changes(self) -> bool:
+        """Whether the backup's copy of this file changes: fetched, replaced, renamed or checked."""
+        return self.needs_download or self.local is None or self.local.sha1 is None or self.name != self.local.name
+
+
+@dataclass
+class DocumentPlan:
+    """What happens to one document that is added or changes."""
+
+    doc_id: str
+    path: str
+    old_path: str | None
+    count_as: str | None  # NEW, UPDATED, MOVED, REMOVED (moved to the kept trash), or None (silent refresh)
+    created: str
+    document: dict[str, Any] | None  # the JSON for info.json; None keeps the one on disk
+    last_modified: str | None
+    files: list[FilePlan]
+    folder_uuids: list[str]
+    trashed: bool = False
+    removed_files: dict[str, FileRecord] = field(default_factory=dict)  # deleted in the removal phase
+    annotation_upserts: list[dict[str, Any]] = field(default_factory=list)
+    annotation_removals: set[str] = field(default_factory=set)  # applied in the removal phase
+
+    @property
+    def moves(self) -> bool:
+        return self.old_path is not None and self.old_path != self.path
+
+    def describe(self) -> str:
+        verb = {NEW: "add", UPDATED: "update", MOVED: "move", REMOVED: "trash"}.get(self.count_as or "", "refresh")
+        where = f"{self.old_path} -> {self.path}" if self.moves else self.path
+        downloads = sum(plan.needs_download for plan in self.files)
+        return f"would {verb}: {where}" + (f" ({downloads} file(s) to download)" if downloads else "")
+
+
+@dataclass
+class Removal:
+    """A backed-up document the server has positively lost: its folder goes in the removal phase."""
+
+    doc_id: str
+    entry: Entry
+
+    def describe(self) -> str:
+        return f"would remove: {self.entry.path}"
+
+
+@dataclass
+class Plan:
+    documents: list[DocumentPlan] = field(default_factory=list)
+    removals: list[Removal] = field(default_factory=list)
+
+    @property
+    def counts(self) -> Counter[str]:
+        counts = Counter(plan.count_as for plan in self.documents if plan.count_as)
+        counts[REMOVED] += len(self.removals)
+        return counts
+
+    @property
+    def annotation_changes(self) -> int:
+        return sum(len(plan.annotation_upserts) + len(plan.annotation_removals) for plan in self.documents)
+
+    @property
+    def removed_count(self) -> int:
+        return self.counts[REMOVED]
+
+    def describe(self) -> list[str]:
+        return [plan.describe() for plan in self.documents] + [removal.describe() for removal in self.removals]
+
+
+def folder_path(folder_ids: list[str], folders: Mapping[str, Mapping[str, Any]]) -> tuple[str, ...]:
+    """The folder path (`Parent`, `Child`) of a document: the first, in a stable order, of its folders."""
+    paths = []
+    for folder_id in folder_ids:
+        names: list[str] = []
+        current: str | None = folder_id
+        while current in folders and len(names) <= len(folders):
+            names.insert(0, str(folders[current].get("name") or current))
+            current = folders[current].get("parent_id")
+        if names:
+            paths.append((tuple(name.casefold() for name in names), folder_id, tuple(names)))
+    return min(paths)[2] if paths else ()
+
+
+def documents_to_reread(entries: Mapping[str, Entry], snapshot: Snapshot, old_folders: Mapping[str, Any],
+                        pattern: Pattern) -> set[str]:
+    """Held documents not in the listing whose folder must be worked out again because a folder of theirs
+    was renamed or moved; the worker reads their metadata from their info.json."""
+    if not pattern.uses_folders or not snapshot.folders_complete:
+        return set()
+    return {doc_id for doc_id, entry in entries.items()
+            if doc_id not in snapshot.documents and not entry.trashed
+            and folder_path(entry.folder_uuids, old_folders) != folder_path(entry.folder_uuids, snapshot.folders)}
+
+
+class Planner:
+    """Works out the plan of one library's run."""
+
+    def __init__(self, entries: Mapping[str, Entry], pattern: Pattern, keep_trashed: bool, top_level: bool) -> None:
+        self._entries = entries
+        self._pattern = pattern
+        self._keep_trashed = keep_trashed
+        self._allocator = PathAllocator(RESERVED_TOP_NAMES if top_level else RESERVED_TOP_NAMES[:1])
+        for entry in entries.values():
+            self._allocator.hold_folder(entry.path)
+            for record in entry.files.values():
+                self._allocator.hold_file(f"{entry.path}/{record.name}")
+            for name in RESERVED_FILE_NAMES:
+                self._allocator.hold_file(f"{entry.path}/{name}")
+
+    def plan(self, snapshot: Snapshot, reread: Mapping[str, dict[str, Any]]) -> Plan:
+        plan = Plan()
+        drafts: list[tuple[DocumentPlan, tuple[str, ...] | None]] = []
+        annotations = _annotations_by_document(snapshot, self._entries)
+        for doc_id, document in snapshot.documents.items():
+            drafts.append(self._listed(doc_id, document, snapshot, annotations.pop(doc_id, ([], set()))))
+        for doc_id, entry in self._entries.items():
+            if doc_id in snapshot.documents:
+                continue
+            if self._removed(doc_id, entry, snapshot):
+                plan.removals.append(Removal(doc_id, entry))
+                continue
+            trashing = doc_id in snapshot.trashed_ids and not entry.trashed
+            draft = self._unlisted(doc_id, entry, snapshot, reread.get(doc_id), annotations.pop(doc_id, ([], set())),
+                                   trashing)
+            if draft:
+                drafts.append(draft)
+        drafts.sort(key=lambda draft: (draft[0].created, draft[0].doc_id))
+        for draft, components in drafts:
+            if components is not None:
+                draft.path = self._allocator.folder(components or ("_",))
+                if draft.count_as is None and draft.moves:
+                    draft.count_as = MOVED
+        for draft, _ in drafts:
+            self._place_files(draft)
+            entry = self._entries.get(draft.doc_id)
+            if draft.count_as is None and entry is not None and draft.document is not None \
+                    and _counted_change(draft, entry):
+                draft.count_as = UPDATED
+        plan.documents = [draft for draft, _ in drafts if _changes(draft, self._entries.get(draft.doc_id))]
+        plan.removals.sort(key=lambda removal: removal.entry.path)
+        return plan
+
+    def _removed(self, doc_id: str, entry: Entry, snapshot: Snapshot) -> bool:
+        if doc_id in snapshot.deleted_ids:
+            return True
+        if doc_id in snapshot.trashed_ids:
+            return not self._keep_trashed
+        # Absent from a complete listing of the library (and, for a kept trashed one, of the trash).
+        return snapshot.full and (not entry.trashed or snapshot.trash_full)
+
+    def _listed(self, doc_id: str, document: dict[str, Any], snapshot: Snapshot,
+                annotations: tuple[list[dict[str, Any]], set[str]]) -> tuple[DocumentPlan, tuple[str, ...] | None]:
+        """A document the server listed: new, or held and perhaps changed, or back from the trash."""
+        entry = self._entries.get(doc_id)
+        folder_uuids = _folder_uuids(doc_id, document, snapshot)
+        components = render_path(self._pattern, document, folder_path(folder_uuids, snapshot.folders))
+        draft = DocumentPlan(
+            doc_id=doc_id, path=entry.path if entry else "", old_path=entry.path if entry else None,
+            count_as=None if entry else NEW, created=str(document.get("created") or ""), document=document,
+            last_modified=document.get("last_modified"), files=[], folder_uuids=folder_uuids,
+            annotation_upserts=annotations[0], annotation_removals=annotations[1])
+        remote_files = [item for item in document.get("files") or [] if isinstance(item, dict) and item.get("id")]
+        draft.files = [_file_plan(item, entry) for item in sorted(remote_files, key=_file_order)]
+        if entry:
+            draft.removed_files = {file_id: record for file_id, record in entry.files.items()
+                                   if file_id not in {plan.file_id for plan in draft.files}}
+            if not entry.trashed and fits_folder(entry.path, components):
+                return draft, None
+            draft.count_as = MOVED
+        return draft, components
+
+    def _unlisted(self, doc_id: str, entry: Entry, snapshot: Snapshot, reread: dict[str, Any] | None,
+                  annotations: tuple[list[dict[str, Any]], set[str]],
+                  trashing: bool) -> tuple[DocumentPlan, tuple[str, ...] | None] | None:
+        """A held document the server did not list: unchanged, except perhaps its annotations, its folder's
+        name, or its move to the kept trash."""
+        if not (annotations[0] or annotations[1] or reread or trashing):
+            return None
+        draft = DocumentPlan(
+            doc_id=doc_id, path=entry.path, old_path=entry.path, count_as=None, created=entry.created,
+            document=None, last_modified=entry.last_modified, trashed=entry.trashed or trashing,
+            files=[_kept_file(file_id, record) for file_id, record in entry.files.items()],
+            folder_uuids=entry.folder_uuids, annotation_upserts=annotations[0], annotation_removals=annotations[1])
+        if trashing:
+            draft.count_as = REMOVED
+            return draft, (TRASH_FOLDER, *entry.path.split("/"))
+        if reread:
+            components = render_path(self._pattern, reread, folder_path(entry.folder_uuids, snapshot.folders))
+            if not fits_folder(entry.path, components):
+                draft.count_as = MOVED
+                return draft, components
+        if draft.annotation_upserts or draft.annotation_removals:
+            draft.count_as = UPDATED
+            return draft, None
+        return None
+
+    def _place_files(self, draft: DocumentPlan) -> None:
+        """Give each file of the document its name: held copies keep theirs, the others get free ones."""
+        for plan in draft.files:
+            if plan.local and not draft.moves and fits_file(plan.local.name, plan.wanted):
+                plan.name = plan.local.name
+        for plan in draft.files:
+            if not plan.name:
+                plan.name = self._allocator.file(draft.path, plan.wanted)
+
+
+def _changes(draft: DocumentPlan, entry: Entry | None) -> bool:
+    """Whether a draft changes anything on disk (a listed document may well be unchanged)."""
+    if entry is None or entry.legacy or draft.count_as is not None or draft.document is None:
+        return True
+    return _counted_change(draft, entry) or any(plan.changes for plan in draft.files)
+
+
+def _counted_change(draft: DocumentPlan, entry: Entry) -> bool:
+    """Whether a listed, held document changed in a way the summary counts as an update."""
+    if not same_time(entry.last_modified, draft.last_modified) or draft.removed_files:
+        return True
+    if draft.annotation_upserts or draft.annotation_removals or sorted(entry.folder_uuids) != draft.folder_uuids:
+        return True
+    return any(plan.needs_download or plan.name != plan.local.name for plan in draft.files if plan.local) \
+        or any(plan.local is None for plan in draft.files)
+
+
+def _file_plan(item: Mapping[str, Any], entry: Entry | None) -> FilePlan:
+    return FilePlan(file_id=str(item["id"]), wanted=safe_file_name(item.get("file_name") or item["id"]),
+                    sha1=item.get("filehash"), size=item.get("size"), created=str(item.get("created") or ""),
+                    local=entry.files.get(str(item["id"])) if entry else None)
+
+
+def _kept_file(file_id: str, record: FileRecord) -> FilePlan:
+    return FilePlan(file_id=file_id, wanted=record.name, sha1=record.sha1, size=record.size, created="",
+                    local=record)
+
+
+def _file_order(item: Mapping[str, Any]) -> tuple[str, str]:
+    return str(item.get("created") or ""), str(item["id"])
+
+
+def _folder_uuids(doc_id: str, document: Mapping[str, Any], snapshot: Snapshot) -> list[str]:
+    if snapshot.memberships is not None:
+        return sorted(snapshot.memberships.get(doc_id, []))
+    return sorted(str(folder_id) for folder_id in document.get("folder_uuids") or [])
+
+
+def _annotations_by_document(snapshot: Snapshot,
+                             entries: Mapping[str, Entry]) -> dict[str, tuple[list[dict[str, Any]], set[str]]]:
+    """Per document: the annotations to write (new or changed) and the ids to drop."""
+    result: dict[str, tuple[list[dict[str, Any]], set[str]]] = {}
+    owner = {annotation_id: doc_id for doc_id, entry in entries.items() for annotation_id in entry.annotations}
+    for annotation_id, annotation in sorted(snapshot.annotations.items()):
+        doc_id = str(annotation.get("document_id") or "")
+        held = entries.get(doc_id)
+        if held is None and doc_id not in snapshot.documents:
+            continue
+        if held and same_time(held.annotations.get(annotation_id), annotation.get("last_modified")):
+            continue
+        result.setdefault(doc_id, ([], set()))[0].append(annotation)
+    gone = set(snapshot.deleted_annotation_ids)
+    if snapshot.annotations_full:
+        gone |= set(owner) - set(snapshot.annotations)
+    for annotation_id in sorted(gone & set(owner)):
+        result.setdefault(owner[annotation_id], ([], set()))[1].add(annotation_id)
+    return result
