@@ -1,0 +1,89 @@
+"""Everything one running emulator holds: clock, library, tokens, faults, counters."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+from .auth import Tokens
+from .clock import Clock
+from .content import Signer
+from .faults import Faults, FaultSettings
+from .state import Library
+
+DEFAULT_CLIENT_SECRET = "emulator-secret"
+
+# The logged-in user. Fixed ids keep a seeded library reproducible across runs.
+PROFILE: dict[str, Any] = {
+    "id": "4afc0c0f-88ab-3aed-a20a-f50934fc83b1",
+    "first_name": "Ada",
+    "last_name": "Émulator",
+    "display_name": "Dr. Ada Émulator",
+    "email": "ada.emulator@example.org",
+    "link": "https://www.mendeley.com/profiles/ada-emulator/",
+    "academic_status": "Researcher",
+    "discipline": {"name": "Computer and Information Science", "subdisciplines": ["Software Engineering"]},
+    "disciplines": [{"name": "Computer and Information Science", "subdisciplines": ["Software Engineering"]}],
+    "location": {"latitude": 51.513, "longitude": -0.123, "name": "London, United Kingdom"},
+    "verified": True,
+    "marketing": False,
+    "user_type": "normal",
+    "created": "2013-10-08T09:26:16.000Z",
+}
+
+
+class Stats:
+    """Request counters by `METHOD /route/{template}`, and content bytes actually sent."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.total = 0
+            self.by_endpoint: Counter[str] = Counter()
+            self.bytes_served = 0
+
+    def count(self, key: str) -> None:
+        with self._lock:
+            self.total += 1
+            self.by_endpoint[key] += 1
+
+    def add_bytes(self, n: int) -> None:
+        with self._lock:
+            self.bytes_served += n
+
+    def to_json(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "total_requests": self.total,
+                "by_endpoint": dict(sorted(self.by_endpoint.items())),
+                "bytes_served": self.bytes_served,
+            }
+
+
+class Emulator:
+    """The state behind the WSGI app; endpoint functions receive it as their first argument."""
+
+    def __init__(self, client_secret: str = DEFAULT_CLIENT_SECRET) -> None:
+        self.client_secret = client_secret
+        self.clock = Clock()
+        self.library = Library(self.clock, PROFILE)
+        self.tokens = Tokens()
+        self.faults = Faults()
+        self.stats = Stats()
+        self.signer = Signer()
+
+    def set_faults(self, settings: FaultSettings) -> None:
+        if settings.clock_offset_s != self.clock.offset_s:
+            self.clock.set_offset(settings.clock_offset_s)
+        self.faults.configure(settings)
+
+    def reset(self) -> None:
+        """Empty library, no tokens, counters zeroed, faults cleared."""
+        self.library.reset()
+        self.tokens.reset()
+        self.stats.reset()
+        self.set_faults(FaultSettings())

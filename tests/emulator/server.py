@@ -1,0 +1,200 @@
+"""The WSGI app (route tables, dispatch, auth, faults, stats) and the threaded HTTP server."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from . import api_annotations as annotations
+from . import api_documents as documents
+from . import api_files as files
+from . import api_folders as folders
+from . import api_groups as groups
+from . import control, oauth
+from .api_files import DropConnection
+from .context import Emulator
+from .errors import ApiError
+from .web import error_response
+
+
+def _rule(path: str, method: str, endpoint: Callable[..., Response]) -> Rule:
+    return Rule(path, methods=[method], endpoint=endpoint)
+
+
+# The Mendeley API: every route needs a bearer token except those in PUBLIC.
+API_ROUTES = [
+    _rule("/oauth/authorize", "GET", oauth.authorize),
+    _rule("/oauth/token", "POST", oauth.token),
+    _rule("/documents", "GET", documents.list_documents),
+    _rule("/documents", "POST", documents.create_document),
+    _rule("/documents/<id>", "GET", documents.get_document),
+    _rule("/documents/<id>", "PATCH", documents.update_document),
+    _rule("/documents/<id>", "DELETE", documents.delete_document),
+    _rule("/documents/<id>/trash", "POST", documents.trash_document),
+    _rule("/deleted_documents", "GET", documents.list_deleted_documents),
+    _rule("/trash", "GET", documents.list_trash),
+    _rule("/trash/<id>", "GET", documents.get_trashed),
+    _rule("/trash/<id>", "DELETE", documents.delete_trashed),
+    _rule("/trash/<id>/restore", "POST", documents.restore_trashed),
+    _rule("/files", "GET", files.list_files),
+    _rule("/files", "POST", files.upload_file),
+    _rule("/files/<id>", "GET", files.download_file),
+    _rule("/files/<id>", "DELETE", files.delete_file),
+    # Where GET /files/{id} redirects: signed and short-lived, like the real service's S3 URLs.
+    _rule("/_content/<id>", "GET", files.file_content),
+    _rule("/folders", "GET", folders.list_folders),
+    _rule("/folders", "POST", folders.create_folder),
+    _rule("/folders/<id>", "GET", folders.get_folder),
+    _rule("/folders/<id>", "PATCH", folders.update_folder),
+    _rule("/folders/<id>", "DELETE", folders.delete_folder),
+    _rule("/folders/<id>/documents", "GET", folders.list_folder_documents),
+    _rule("/folders/<id>/documents", "POST", folders.add_folder_document),
+    _rule("/folders/<id>/documents/<document_id>", "DELETE", folders.remove_folder_document),
+    _rule("/annotations", "GET", annotations.list_annotations),
+    _rule("/annotations", "POST", annotations.create_annotation),
+    _rule("/annotations/<id>", "GET", annotations.get_annotation),
+    _rule("/annotations/<id>", "PATCH", annotations.update_annotation),
+    _rule("/annotations/<id>", "DELETE", annotations.delete_annotation),
+    _rule("/groups", "GET", groups.list_groups),
+    _rule("/groups/<id>", "GET", groups.get_group),
+    _rule("/groups/<id>/members", "GET", groups.list_group_members),
+    _rule("/profiles/me", "GET", groups.my_profile),
+    _rule("/profiles/<id>", "GET", groups.get_profile),
+]
+PUBLIC = {oauth.authorize, oauth.token, files.file_content}
+
+# Not Mendeley's: the tests' controls. Loopback only, no auth, no faults, not counted.
+CONTROL_ROUTES = [
+    _rule("/_emulator/reset", "POST", control.reset),
+    _rule("/_emulator/token", "POST", control.token),
+    _rule("/_emulator/seed", "POST", control.seed_library),
+    _rule("/_emulator/faults", "GET", control.get_faults),
+    _rule("/_emulator/faults", "POST", control.set_faults),
+    _rule("/_emulator/stats", "GET", control.get_stats),
+    _rule("/_emulator/stats/reset", "POST", control.reset_stats),
+    _rule("/_emulator/groups", "POST", control.create_group),
+    _rule("/_emulator/library", "GET", control.library),
+    _rule("/_emulator/files/<id>/content", "GET", control.file_content),
+]
+
+_PLACEHOLDER = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
+def route_key(method: str, rule: Rule) -> str:
+    """The stats key of a route: `GET /files/{id}`."""
+    return method + " " + _PLACEHOLDER.sub(r"{\1}", rule.rule)
+
+
+class EmulatorApp:
+    """The WSGI application."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.api = Map(API_ROUTES, strict_slashes=False)
+        self.control = Map(CONTROL_ROUTES, strict_slashes=False)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        control = request.path.startswith("/_emulator/")
+        response = self._control(request) if control else self._api(request)
+        response.headers["Date"] = self.emulator.clock.http_date()
+        return response(environ, start_response)
+
+    def _control(self, request: Request) -> Response:
+        if not ipaddress.ip_address(request.remote_addr or "0.0.0.0").is_loopback:
+            return error_response(ApiError(403, "Control endpoints answer loopback clients only"))
+        try:
+            rule, args = self.control.bind_to_environ(request.environ).match(return_rule=True)
+        except HTTPException as e:
+            return error_response(ApiError(e.code or 404, e.description or "Not found"))
+        return self._run(rule.endpoint, request, args)
+
+    def _api(self, request: Request) -> Response:
+        emu = self.emulator
+        try:
+            rule, args = self.api.bind_to_environ(request.environ).match(return_rule=True)
+            emu.stats.count(route_key(request.method, rule))
+        except HTTPException as e:
+            rule, args = None, {}
+            emu.stats.count(f"{request.method} (unmatched)")
+            failure = e
+        settings = emu.faults.settings
+        if settings.latency_ms:
+            time.sleep(settings.latency_ms / 1000)
+        verdict = emu.faults.before_request()
+        if verdict.drop:
+            request.get_data()  # read the body so closing sends no reset, then close: no answer
+            raise DropConnection("dropped by fault injection")
+        if verdict.status is not None:
+            headers = {"Retry-After": str(verdict.retry_after)} if verdict.retry_after else {}
+            return error_response(ApiError(verdict.status, verdict.message, headers=headers))
+        if rule is None:
+            if isinstance(failure, MethodNotAllowed):
+                return error_response(ApiError(405, "Method not allowed"))
+            return error_response(ApiError(404, "Not found"))
+        if rule.endpoint not in PUBLIC:
+            denied = self._check_token(request)
+            if denied is not None:
+                return denied
+        return self._run(rule.endpoint, request, args)
+
+    def _check_token(self, request: Request) -> Response | None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            error = ApiError(401, "Missing bearer token", headers={"WWW-Authenticate": 'Bearer realm="Mendeley"'})
+            return error_response(error)
+        problem = self.emulator.tokens.check(token.strip())
+        if problem is None:
+            return None
+        status, reason = problem
+        headers = {"WWW-Authenticate": f'Bearer realm="Mendeley", error="invalid_token", error_description="{reason}"'}
+        return error_response(ApiError(status, reason, headers=headers if status == 401 else {}))
+
+    def _run(self, endpoint: Callable[..., Response], request: Request, args: dict[str, Any]) -> Response:
+        try:
+            return endpoint(self.emulator, request, **args)
+        except ApiError as e:
+            return error_response(e)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            return error_response(ApiError(500, "Internal emulator error"))
+
+
+class Handler(WSGIRequestHandler):
+    """Werkzeug's handler, quiet, and closing the connection when the app drops it."""
+
+    verbose = False
+
+    def connection_dropped(self, error: BaseException, environ: dict[str, Any] | None = None) -> None:
+        # A DropConnection (or a client gone): no further requests on this connection. Nothing
+        # was written for a drop; a truncated download stops after the bytes already sent.
+        self.close_connection = True
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # http.server adds its own Date (real time); the app's Date comes from the shifted clock.
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if self.verbose:
+            super().log_request(code, size)
+
+
+def make_emulator_server(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> BaseWSGIServer:
+    """A threaded server (one thread per connection) bound and listening; call serve_forever().
+
+    Like every Werkzeug server it answers `Connection: close`: one request per connection.
+    """
+    return make_server(host, port, EmulatorApp(emulator), threaded=True, request_handler=Handler)

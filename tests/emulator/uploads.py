@@ -1,0 +1,66 @@
+"""Reading a raw file upload: body, `Content-Disposition` file name, `Link` to the document."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from werkzeug.http import parse_options_header
+from werkzeug.wrappers import Request
+
+from .content import sha1
+from .errors import bad_request
+from .models import Document, File
+from .state import Library
+
+_DOCUMENT_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?document"?', re.IGNORECASE)
+
+
+@dataclass
+class Upload:
+    file_name: str
+    mime_type: str
+    data: bytes
+
+    def to_file(self, lib: Library, doc: Document) -> File:
+        return File(
+            id=lib.new_id(),
+            document_id=doc.id,
+            file_name=self.file_name,
+            mime_type=self.mime_type,
+            size=len(self.data),
+            filehash=sha1(self.data),
+            created=lib.clock.stamp(),
+            content=self.data,
+        )
+
+
+def _header_text(value: str) -> str:
+    """A header as the client meant it: WSGI hands over latin-1, clients often send UTF-8."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
+def read_upload(request: Request) -> Upload:
+    disposition = request.headers.get("Content-Disposition")
+    if not disposition:
+        raise bad_request("Content-Disposition with a filename is required")
+    _, options = parse_options_header(_header_text(disposition))
+    file_name = options.get("filename")
+    if not file_name:
+        raise bad_request("Content-Disposition has no filename")
+    data = request.get_data()
+    if not data:
+        raise bad_request("The file is empty")
+    # No Content-Type: the service cannot tell the type; octet-stream is the safe guess.
+    return Upload(file_name, request.mimetype or "application/octet-stream", data)
+
+
+def linked_document_id(request: Request) -> str:
+    """The id in `Link: <…/documents/ID>; rel="document"`; 400 without one."""
+    match = _DOCUMENT_LINK.search(request.headers.get("Link", ""))
+    if not match:
+        raise bad_request('A Link header with rel="document" is required')
+    return match.group(1).rstrip("/").rsplit("/", 1)[-1]
