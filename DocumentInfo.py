@@ -83,6 +83,7 @@ class BackupState:
     entries: dict[str, Entry] = field(default_factory=dict)
     folders: dict[str, dict[str, Any]] = field(default_factory=dict)
     groups: dict[str, str] = field(default_factory=dict)  # group id -> its folder (top-level state only)
+    pending: list[str] = field(default_factory=list)  # files no longer wanted, deleted by the next successful run
     from_original: bool = False  # loaded from a backup the original tool wrote
 
     def to_json(self) -> dict[str, Any]:
@@ -98,6 +99,8 @@ class BackupState:
             data["folders"] = self.folders
         if self.groups:
             data["groups"] = self.groups
+        if self.pending:
+            data["pending_removals"] = self.pending
         return data
 
 
@@ -107,7 +110,8 @@ def state_from_json(data: Any, root: Path) -> BackupState:
         raise BackupFolderError(f"{root / STATE_FILE} is not a mendeley-backup state file")
     state = BackupState(pattern=str(data["pattern"]), cutoff=parse_time(data.get("last_backup_time")),
                         last_full_listing=parse_time(data.get("last_full_listing")),
-                        folders=dict(data.get("folders") or {}), groups=dict(data.get("groups") or {}))
+                        folders=dict(data.get("folders") or {}), groups=dict(data.get("groups") or {}),
+                        pending=[str(path) for path in data.get("pending_removals") or []])
     entries = data.get("entries")
     state.from_original = not isinstance(entries, dict)
     for doc_id, path in data["documents"].items():

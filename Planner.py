@@ -7,7 +7,7 @@ deleted or trashed. Nothing else removes anything.
 """
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,7 +140,8 @@ def documents_to_reread(entries: Mapping[str, Entry], snapshot: Snapshot, old_fo
 class Planner:
     """Works out the plan of one library's run."""
 
-    def __init__(self, entries: Mapping[str, Entry], pattern: Pattern, keep_trashed: bool, top_level: bool) -> None:
+    def __init__(self, entries: Mapping[str, Entry], pattern: Pattern, keep_trashed: bool, top_level: bool,
+                 pending: Iterable[str] = ()) -> None:
         self._entries = entries
         self._pattern = pattern
         self._keep_trashed = keep_trashed
@@ -151,6 +152,8 @@ class Planner:
                 self._allocator.hold_file(f"{entry.path}/{record.name}")
             for name in RESERVED_FILE_NAMES:
                 self._allocator.hold_file(f"{entry.path}/{name}")
+        for path in pending:
+            self._allocator.hold_file(path)
 
     def plan(self, snapshot: Snapshot, reread: Mapping[str, dict[str, Any]]) -> Plan:
         plan = Plan()

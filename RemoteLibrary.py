@@ -32,6 +32,7 @@ class Snapshot:
     annotations_full: bool = False
     deleted_annotation_ids: set[str] = field(default_factory=set)
     server_time: datetime | None = None  # the server's clock when the listing began
+    incomplete: list[str] = field(default_factory=list)  # listings whose length disagreed with Mendeley-Count
 
     @property
     def newest_change(self) -> datetime | None:
@@ -49,23 +50,25 @@ def fetch_snapshot(api: MendeleyApi, group_id: str | None, cutoff: datetime | No
     documents = api.documents(group_id, modified_since=since)
     snapshot.server_time = documents.server_time
     snapshot.documents = _by_id(documents)
-    snapshot.full = full and _complete(documents, "documents")
+    snapshot.full = _complete(documents, "documents", snapshot) and full
     if since is not None:
         snapshot.deleted_ids = set(_by_id(api.deleted_documents(since, group_id)))
     trash = api.trash(group_id, modified_since=since)
     snapshot.trashed_ids = set(_by_id(trash))
-    snapshot.trash_full = full and _complete(trash, "trash")
+    snapshot.trash_full = _complete(trash, "trash", snapshot) and full
     folders = api.folders(group_id)
     snapshot.folders = _by_id(folders)
-    snapshot.folders_complete = _complete(folders, "folders")
+    snapshot.folders_complete = _complete(folders, "folders", snapshot)
     if with_memberships:
         _add_memberships(api, snapshot, held)
     if since is None:
         annotations = api.annotations(group_id)
         snapshot.annotations = _by_id(annotations)
-        snapshot.annotations_full = _complete(annotations, "annotations")
+        snapshot.annotations_full = _complete(annotations, "annotations", snapshot)
     else:
-        snapshot.annotations = _by_id(api.annotations(group_id, modified_since=since))
+        annotations = api.annotations(group_id, modified_since=since)
+        _complete(annotations, "annotations", snapshot)
+        snapshot.annotations = _by_id(annotations)
         snapshot.deleted_annotation_ids = set(_by_id(api.annotations(group_id, deleted_since=since)))
     return snapshot
 
@@ -92,8 +95,10 @@ def _by_id(listing: Listing) -> dict[str, dict[str, Any]]:
     return {str(item["id"]): item for item in listing.items if item.get("id")}
 
 
-def _complete(listing: Listing, what: str) -> bool:
+def _complete(listing: Listing, what: str, snapshot: Snapshot) -> bool:
+    """Whether a listing is whole; one that is not removes nothing and keeps the cut-off where it was."""
     if not listing.complete:
+        snapshot.incomplete.append(what)
         log.warning("The %s listing held %d items where the server announced %s; "
                     "nothing is removed on its evidence this run", what, len(listing.items), listing.expected_count)
     return listing.complete

@@ -1,0 +1,241 @@
+"""Backs up one library (the user's own, or one group) into one folder: ask the server what changed, plan,
+check the plan is sane, apply it, save the state. Knows nothing of the command line.
+"""
+
+import logging
+import threading
+import time
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from tqdm import tqdm
+
+from Applier import Applier
+from DocumentInfo import STATE_FILE, AtomicWriter, BackupState, read_document_info, read_json
+from Errors import ApiError, BackupError, LoginError
+from LibraryExport import write_exports
+from LocalFiles import fatal_error, inside, is_fatal, sha1_of, signature
+from MendeleyApi import MendeleyApi
+from Naming import parse_pattern
+from Planner import UPDATED, DocumentPlan, Plan, Planner, documents_to_reread
+from RemoteLibrary import Snapshot, fetch_snapshot
+
+log = logging.getLogger(__name__)
+
+# The next incremental listing starts this long before the server's clock at the start of this one, so a
+# change committed while the listing ran, or stamped by a server whose clock lags, is still seen.
+CUTOFF_OVERLAP = timedelta(seconds=60)
+CHECKPOINT_SECONDS = 2.0
+FOLDERS_FILE = "folders.json"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    jobs: int = 4
+    dry_run: bool = False
+    full: bool = False
+    full_every_days: float = 7.0
+    verify: bool = False
+    max_delete_percent: float = 50.0
+    force: bool = False
+    keep_trashed: bool = False
+    progress: bool = False
+
+
+@dataclass
+class LibraryResult:
+    counts: Counter[str] = field(default_factory=Counter)
+    annotation_changes: int = 0
+    failures: list[str] = field(default_factory=list)
+    plan_lines: list[str] = field(default_factory=list)
+
+    def add(self, other: "LibraryResult") -> None:
+        self.counts.update(other.counts)
+        self.annotation_changes += other.annotation_changes
+        self.failures.extend(other.failures)
+        self.plan_lines.extend(other.plan_lines)
+
+
+class MassDeletionError(BackupError):
+    """A run would remove more of the backup than the user allows."""
+
+
+class BackupWorker:
+    def __init__(self, api: MendeleyApi, root: Path, writer: AtomicWriter, state: BackupState, options: RunOptions,
+                 group_id: str | None = None, label: str = "library") -> None:
+        self._api = api
+        self._root = root
+        self._writer = writer
+        self._state = state
+        self._options = options
+        self._group_id = group_id
+        self._label = label
+        self._lock = threading.Lock()  # guards the state while download threads update it
+        self._applier: Applier | None = None
+
+    def run(self) -> LibraryResult:
+        state, options = self._state, self._options
+        pattern = parse_pattern(state.pattern)
+        if options.verify:
+            self._verify_local_copies()
+        snapshot = fetch_snapshot(self._api, self._group_id, state.cutoff, self._full_listing_due(),
+                                  pattern.uses_folders, state.entries)
+        reread = {doc_id: read_document_info(inside(self._root, state.entries[doc_id].path))[0]
+                  for doc_id in documents_to_reread(state.entries, snapshot, state.folders, pattern)}
+        plan = Planner(state.entries, pattern, options.keep_trashed, top_level=self._group_id is None,
+                       pending=state.pending).plan(snapshot, reread)
+        self._check_mass_deletion(plan)
+        result = LibraryResult(counts=plan.counts, annotation_changes=plan.annotation_changes)
+        if options.dry_run:
+            result.plan_lines = [f"{self._label}: {line}" for line in plan.describe()]
+            return result
+        result.failures = self._apply(plan, result)
+        if result.failures:
+            log.warning("%s: %d document(s) could not be backed up; removals are postponed to a run without errors",
+                        self._label, len(result.failures))
+        else:
+            self._remove(plan, result)
+        changed = bool(plan.documents or plan.removals)
+        self._write_folders(snapshot)
+        self._write_exports(changed, result)
+        self._advance(snapshot, succeeded=not result.failures)
+        self.save_state()
+        return result
+
+    # Deciding ---------------------------------------------------------------------------------------------
+
+    def _full_listing_due(self) -> bool:
+        """A full listing is the safety net under incremental runs: asked for, first run, or every N days."""
+        state, options = self._state, self._options
+        if options.full or options.verify or state.from_original or not state.cutoff or not state.last_full_listing:
+            return True
+        return state.cutoff - state.last_full_listing >= timedelta(days=options.full_every_days)
+
+    def _check_mass_deletion(self, plan: Plan) -> None:
+        held = sum(not entry.trashed for entry in self._state.entries.values())
+        removed = plan.removed_count
+        limit = held * self._options.max_delete_percent / 100
+        if held and removed > limit and not self._options.force:
+            raise MassDeletionError(
+                f"{self._label}: this run would remove {removed} of {held} backed-up documents, more than "
+                f"--max-delete {self._options.max_delete_percent:g}%; nothing was changed. If they really were "
+                f"deleted in Mendeley, run again with --force")
+
+    def _verify_local_copies(self) -> None:
+        """For --verify: hash every file the backup holds; a missing or damaged copy is fetched again."""
+        for entry in self._state.entries.values():
+            if read_json(inside(self._root, entry.path) / "info.json") is None:
+                entry.legacy = True
+            for record in entry.files.values():
+                path = inside(self._root, f"{entry.path}/{record.name}")
+                actual = sha1_of(path)
+                if actual != record.sha1:
+                    log.warning("%s: %s is missing or damaged; it will be fetched again", self._label, path)
+                record.sha1 = actual or ""
+                record.size, record.mtime_ns = signature(path) or (None, None)
+
+    # Doing ------------------------------------------------------------------------------------------------
+
+    def _apply(self, plan: Plan, result: LibraryResult) -> list[str]:
+        """Phase one, in parallel; the state is checkpointed as documents complete. A full disk, a read-only
+        folder or a lost login stops the run after saving what is done."""
+        failures: list[str] = []
+        total_bytes = sum(file.size or 0 for doc in plan.documents for file in doc.files if file.needs_download)
+        show = self._options.progress and bool(plan.documents)
+        with tqdm(total=len(plan.documents), unit="doc", desc=self._label, disable=not show, leave=False) as docs, \
+                tqdm(total=total_bytes, unit="B", unit_scale=True, desc="download", leave=False,
+                     disable=not show or not total_bytes) as downloaded, \
+                ThreadPoolExecutor(self._options.jobs, thread_name_prefix="download") as pool:
+            self._applier = Applier(self._root, self._api, self._writer, self._state, self._lock, downloaded.update)
+            futures = {pool.submit(self._applier.apply_document, doc_plan): doc_plan for doc_plan in plan.documents}
+            pending = set(futures)
+            last_checkpoint = time.monotonic()
+            stop: BackupError | None = None
+            while pending:
+                done, pending = wait(pending, timeout=CHECKPOINT_SECONDS, return_when=FIRST_COMPLETED)
+                for future in done:
+                    docs.update()
+                    stop = self._collect(future, futures[future], result, failures) or stop
+                if stop:
+                    for future in pending:
+                        future.cancel()
+                if time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS:
+                    self.save_state()
+                    last_checkpoint = time.monotonic()
+            if stop:
+                self.save_state()
+                raise stop
+        return failures
+
+    def _collect(self, future: Future[bool], doc_plan: DocumentPlan, result: LibraryResult,
+                 failures: list[str]) -> BackupError | None:
+        """Account for one finished document; the error that must stop the run, if it brought one."""
+        if future.cancelled():
+            return None
+        error = future.exception()
+        if error is None:
+            if future.result() and doc_plan.count_as is None:
+                result.counts[UPDATED] += 1  # a silent check found a damaged or outdated copy
+            return None
+        if isinstance(error, LoginError):
+            return error
+        if isinstance(error, OSError) and is_fatal(error):
+            return fatal_error(error, self._root)
+        if isinstance(error, (ApiError, OSError)):
+            log.error("%s: %s: %s", self._label, doc_plan.path, error)
+            failures.append(f"{doc_plan.path}: {error}")
+            return None
+        raise error
+
+    def _remove(self, plan: Plan, result: LibraryResult) -> None:
+        """Phase two: only after every download and update of the run succeeded."""
+        applier = self._applier or Applier(self._root, self._api, self._writer, self._state, self._lock, lambda _: None)
+        try:
+            for removal in plan.removals:
+                applier.remove_document(removal)
+            applier.remove_pending_files()
+            for doc_plan in plan.documents:
+                applier.remove_annotations(doc_plan)
+        except OSError as error:
+            if is_fatal(error):
+                self.save_state()
+                raise fatal_error(error, self._root) from error
+            log.error("%s: could not remove: %s", self._label, error)
+            result.failures.append(f"removal: {error}")
+
+    def _write_folders(self, snapshot: Snapshot) -> None:
+        if not snapshot.folders_complete or (snapshot.folders == self._state.folders
+                                             and (self._root / FOLDERS_FILE).exists()):
+            return
+        folders = sorted(snapshot.folders.values(), key=lambda folder: str(folder.get("id")))
+        self._writer.write_json(self._root / FOLDERS_FILE, folders)
+        self._state.folders = snapshot.folders
+
+    def _write_exports(self, changed: bool, result: LibraryResult) -> None:
+        try:
+            write_exports(self._root, self._state, self._writer, force=changed)
+        except OSError as error:
+            if is_fatal(error):
+                raise fatal_error(error, self._root) from error
+            log.error("%s: could not write the exports: %s", self._label, error)
+            result.failures.append(f"exports: {error}")
+
+    def _advance(self, snapshot: Snapshot, succeeded: bool) -> None:
+        """Move the incremental cut-off to the server's clock, only when the run missed nothing."""
+        if not succeeded or snapshot.incomplete:
+            return
+        server_time: datetime | None = snapshot.server_time or snapshot.newest_change
+        if server_time is None:
+            return
+        self._state.cutoff = server_time - CUTOFF_OVERLAP
+        self._state.from_original = False
+        if snapshot.full and snapshot.trash_full:
+            self._state.last_full_listing = server_time
+
+    def save_state(self) -> None:
+        with self._lock:
+            data = self._state.to_json()
+        self._writer.write_json(self._root / STATE_FILE, data)

@@ -1,0 +1,37 @@
+"""Keeps `library.bib` and `library.ris` at the top of a backed-up library, written after a run that changed
+something (or when they are missing), from what the backup holds on disk."""
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+from DocumentInfo import AtomicWriter, BackupState, read_annotations, read_document_info
+from Export import ExportEntry, bibtex_text, ris_text
+from LocalFiles import inside
+
+log = logging.getLogger(__name__)
+
+BIBTEX_FILE = "library.bib"
+RIS_FILE = "library.ris"
+
+
+def write_exports(root: Path, state: BackupState, writer: AtomicWriter, force: bool) -> None:
+    """Write both exports when `force` is set or one of them is missing."""
+    if not force and (root / BIBTEX_FILE).exists() and (root / RIS_FILE).exists():
+        return
+    entries = list(export_entries(root, state))
+    writer.write_bytes(root / BIBTEX_FILE, bibtex_text(entries).encode("utf-8"))
+    writer.write_bytes(root / RIS_FILE, ris_text(entries).encode("utf-8"))
+    log.info("Wrote %s and %s with %d entries", BIBTEX_FILE, RIS_FILE, len(entries))
+
+
+def export_entries(root: Path, state: BackupState) -> Iterator[ExportEntry]:
+    """One export entry per document in the library (not those kept from the trash), files relative to `root`."""
+    for doc_id, entry in sorted(state.entries.items()):
+        if entry.trashed:
+            continue
+        folder = inside(root, entry.path)
+        document = read_document_info(folder)[0] or {"id": doc_id}
+        yield ExportEntry(document=document,
+                          file_paths=[f"{entry.path}/{record.name}" for record in entry.files.values()],
+                          annotations=read_annotations(folder) if entry.annotations else [])

@@ -1,0 +1,103 @@
+"""Careful file-system operations inside a backup folder: every path stays under the backup's root, and
+symbolic links inside it are never followed when creating folders or deleting anything.
+"""
+
+import errno
+import hashlib
+import os
+from pathlib import Path
+
+from Errors import BackupFolderError
+
+HASH_CHUNK = 1 << 20
+
+# Errors after which no further write can succeed: the run stops instead of failing item after item.
+FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM})
+
+
+class UnsafePathError(OSError):
+    """A path would leave the backup folder or pass through a symbolic link inside it."""
+
+
+def inside(root: Path, relative: str) -> Path:
+    """`root / relative`, refusing anything that could point outside the backup folder."""
+    parts = relative.split("/")
+    if not relative or relative.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise UnsafePathError(f"refusing the path {relative!r}: it would leave the backup folder")
+    return root.joinpath(*parts)
+
+
+def _check_no_links(root: Path, relative: str, include_last: bool) -> Path:
+    """The full path of `relative`, after checking that none of its folders is a symbolic link."""
+    path = inside(root, relative)
+    parts = relative.split("/")
+    current = root
+    for part in parts if include_last else parts[:-1]:
+        current = current / part
+        if current.is_symlink():
+            raise UnsafePathError(f"refusing to go through the symbolic link {current}")
+    return path
+
+
+def ensure_folder(root: Path, relative: str) -> Path:
+    """Create a document folder (and its parents) without passing through symbolic links."""
+    path = _check_no_links(root, relative, include_last=True)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def remove_file(root: Path, relative: str) -> None:
+    """Delete one file of the backup; a symbolic link is removed itself, never followed. Missing is fine."""
+    path = _check_no_links(root, relative, include_last=False)
+    if path.is_dir() and not path.is_symlink():
+        raise UnsafePathError(f"refusing to delete {path}: it is a folder, not a file of the backup")
+    path.unlink(missing_ok=True)
+
+
+def prune_folders(root: Path, relative: str) -> None:
+    """Remove a document folder and the parents it leaves empty, up to (not including) the root."""
+    parts = relative.split("/")
+    for depth in range(len(parts), 0, -1):
+        folder = inside(root, "/".join(parts[:depth]))
+        if folder.is_symlink() or not folder.is_dir():
+            return
+        try:
+            folder.rmdir()
+        except OSError as error:
+            if error.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                return
+            raise
+
+
+def sha1_of(path: Path) -> str | None:
+    """The SHA-1 of a file's bytes, or None if it cannot be read."""
+    digest = hashlib.sha1()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(HASH_CHUNK):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def signature(path: Path) -> tuple[int, int] | None:
+    """(size, mtime in ns) of a regular file, None if there is none; cheap evidence a file is unchanged."""
+    try:
+        status = path.lstat()
+    except OSError:
+        return None
+    return (status.st_size, status.st_mtime_ns) if os.path.isfile(path) and not path.is_symlink() else None
+
+
+def is_fatal(error: OSError) -> bool:
+    return error.errno in FATAL_ERRNOS and not isinstance(error, UnsafePathError)
+
+
+def fatal_error(error: OSError, root: Path) -> BackupFolderError:
+    """The one-line error that stops a run on a full disk or an unwritable backup folder."""
+    reasons = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+               errno.EROFS: "the backup folder is on a read-only file system"}
+    reason = reasons.get(error.errno or 0, "the backup folder cannot be written")
+    return BackupFolderError(f"Stopped: {reason} ({root}); nothing already backed up was lost, "
+                             f"rerun once the problem is fixed")
