@@ -130,6 +130,9 @@ class _HtmlText(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         self.handle_starttag(tag, ())
 
+    def handle_startendtag(self, tag: str, attrs: Any) -> None:  # `<br/>`: one break, not two
+        self.handle_starttag(tag, attrs)
+
     def handle_data(self, data: str) -> None:
         self.parts.append(data)
 
@@ -194,7 +197,9 @@ NESTED_TABLE = latex_table(UnicodeToLatexEncoder(conversion_rules=["defaults"]))
 BRACE_FREE_TABLE = latex_table(
     UnicodeToLatexEncoder(
         conversion_rules=[
-            UnicodeToLatexConversionRule(RULE_DICT, {ord("{"): r"\textbraceleft", ord("}"): r"\textbraceright"}),
+            UnicodeToLatexConversionRule(
+                RULE_DICT, {ord("{"): r"\textbraceleft", ord("}"): r"\textbraceright"}
+            ),
             "defaults",
         ]
     )
@@ -230,7 +235,11 @@ def bibtex_name(last: str, first: str) -> str:
 
     def braced(part: str, whole_if_spaced: bool) -> str:
         risky = "," in part or re.search(r"(?i)(^|\s)(and|others)(\s|$)", part)
-        return "{" + latex_escape(part) + "}" if risky or (whole_if_spaced and " " in part) else latex_escape(part)
+        return (
+            "{" + latex_escape(part) + "}"
+            if risky or (whole_if_spaced and " " in part)
+            else latex_escape(part)
+        )
 
     last_tex = braced(" ".join(last.split()), whole_if_spaced=not first)
     return last_tex + ", " + braced(" ".join(first.split()), whole_if_spaced=False) if first else last_tex

@@ -1,0 +1,616 @@
+"""Unit tests of the library export (Export.py, CitationKeys.py).
+
+What the exporter writes is read back with parsers other than the writers: pybtex for BibTeX (written
+by bibtexparser), pylatexenc's latex→text for the values, and a small RIS reader written here (RIS is
+line-based `XX  - value`) for RIS (written by rispy).
+"""
+
+import random
+import re
+import time
+from typing import Any
+
+import bibtexparser
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pybtex.database import parse_string
+from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
+from pylatexenc.latexencode import RULE_DICT, UnicodeToLatexConversionRule, UnicodeToLatexEncoder
+
+import CitationKeys
+import Export
+from Export import ExportEntry, bibtex_text, ris_text
+
+# ---------------------------------------------------------------- independent readers
+
+
+def _latex_decoder() -> LatexNodes2Text:
+    # pylatexenc's decoder lacks \textbraceleft/\textbraceright (standard LaTeX2e text commands) and
+    # turns \textasciicircum into the modifier letter ˆ: teach it what LaTeX prints for them.
+    context = get_default_latex_context_db()
+    context.add_context_category(
+        "export-test",
+        prepend=True,
+        macros=[
+            MacroTextSpec("textbraceleft", "{"),
+            MacroTextSpec("textbraceright", "}"),
+            MacroTextSpec("textasciicircum", "^"),
+        ],
+    )
+    return LatexNodes2Text(latex_context=context)
+
+
+DECODER = _latex_decoder()
+
+
+def squash(value: str) -> str:
+    """Whitespace runs as one space (LaTeX, BibTeX and RIS readers all treat them so)."""
+    return " ".join(value.split())
+
+
+def latex_to_text(value: str) -> str:
+    return squash(DECODER.latex_to_text(value))
+
+
+def parse_bibtex(text: str) -> Any:
+    """pybtex's reading of the export (strict: any error raises)."""
+    return parse_string(text, "bibtex")
+
+
+def person_last(person: Any) -> str:
+    return latex_to_text(" ".join(person.prelast_names + person.last_names))
+
+
+def person_first(person: Any) -> str:
+    return latex_to_text(" ".join(person.first_names + person.middle_names))
+
+
+def jabref_file_paths(field: str) -> list[str]:
+    """The paths of JabRef's `file` field: `desc:path:type` items joined by `;`, `\\` escapes any char."""
+    items: list[list[str]] = []
+    parts: list[str] = []
+    part: list[str] = []
+    escaped = False
+    for char in field:
+        if escaped:
+            part.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char in ":;":
+            parts.append("".join(part))
+            part = []
+            if char == ";":
+                items.append(parts)
+                parts = []
+        else:
+            part.append(char)
+    parts.append("".join(part))
+    items.append(parts)
+    return [item[1] for item in items if len(item) > 1]
+
+
+RIS_LINE = re.compile(r"([A-Z][A-Z0-9])  - ?(.*)")
+
+
+def read_ris(text: str) -> list[dict[str, list[str]]]:
+    """A strict minimal RIS reader: every non-blank line is `XX  - value`; TY opens, ER closes."""
+    records: list[dict[str, list[str]]] = []
+    current: dict[str, list[str]] | None = None
+    for line in text.splitlines():  # splits on every Unicode line break, as lenient readers do
+        if not line.strip():
+            continue
+        match = RIS_LINE.fullmatch(line)
+        assert match, f"not a RIS line: {line!r}"
+        tag, value = match.groups()
+        if tag == "TY":
+            assert current is None, "TY inside a record"
+            current = {"TY": [value]}
+        elif tag == "ER":
+            assert current is not None, "ER outside a record"
+            records.append(current)
+            current = None
+        else:
+            assert current is not None, f"{tag} outside a record"
+            current.setdefault(tag, []).append(value)
+    assert current is None, "record not closed"
+    return records
+
+
+# ---------------------------------------------------------------- hand-made documents
+
+HOSTILE = [
+    "{",
+    "}",
+    "}{",
+    "{{{",
+    "a}b{c",
+    "{balanced {nested} braces}",
+    "100% sure",
+    "R&D",
+    "$x^2$ costs $5",
+    "#hashtag",
+    "snake_case",
+    "C:\\path\\",
+    "~tilde",
+    "x^y",
+    "\\}",
+    "trailing backslash \\",
+    "all at once: { } % & $ # _ \\ ~ ^ {",
+]
+
+
+def document(number: int, **fields: Any) -> dict[str, Any]:
+    base = {
+        "id": f"00000000-0000-0000-0000-{number:012d}",
+        "created": f"2020-01-01T00:00:{number % 60:02d}.{number // 60:03d}Z",
+        "type": "journal",
+    }
+    return {**base, **fields}
+
+
+def library() -> list[ExportEntry]:
+    """Documents covering the hostile cases, each with one or two backed-up files."""
+    people = [
+        {"first_name": "Igor", "last_name": "Žutić"},
+        {"first_name": "Hans Christian", "last_name": "Ørsted"},
+        {"first_name": "小明", "last_name": "王"},
+        {"last_name": "World Health Organization"},
+        {"first_name": "Johannes", "last_name": "van der Waals"},
+        {"first_name": "Jr.", "last_name": "Smith, John"},
+        {"last_name": "Procter and Gamble"},
+        {"last_name": "others"},
+        {"first_name": "Solo"},
+        {"first_name": "Ann {", "last_name": "Brace}"},
+    ]
+    docs = [
+        document(
+            i,
+            title=f"Title {i}: {hostile}",
+            authors=[people[i % len(people)], people[(i + 3) % len(people)]],
+            editors=[people[(i + 5) % len(people)]],
+            year=2000 + i,
+            month=i % 12 + 1,
+            source=f"Journal of {hostile}",
+            abstract=f"Abstract line one {hostile}\nline two\n\nparagraph {hostile}",
+            identifiers={
+                "doi": f"10.1000/xyz_{i}%2F(abc)",
+                "isbn": f"978-3-16-148410-{i % 10}",
+                "issn": "1234-567X",
+                "pmid": str(1000 + i),
+                "arxiv": f"2101.{i:05d}",
+            },
+            keywords=[hostile, "plain"],
+            tags=["tag & more"],
+            notes=f"<p>My note on {hostile.replace('&', '&amp;').replace('<', '&lt;')}</p>",
+            websites=[f"https://example.org/{i}?a=1&b=2_3%20"],
+            pages=f"{i}-{i + 9}",
+            volume=str(i),
+            issue="2",
+            publisher=f"Publisher {hostile}",
+            city="Zürich",
+        )
+        for i, hostile in enumerate(HOSTILE)
+    ]
+    docs += [
+        document(100, title="No authors, no year"),
+        document(101, authors=[{"last_name": "Untitled"}], year=1999),  # no title
+        document(102),  # nothing at all
+        document(103, title="T" * 255 + " very long", authors=[{"last_name": "Long"}], year=2001),
+        document(104, title="Only last names", authors=[{"last_name": "Curie"}, {"last_name": "Bohr"}]),
+        document(
+            105, title="Same key", authors=[{"last_name": "Curie"}], year=1900, citation_key="Curie1900"
+        ),
+        document(
+            106, title="Same key", authors=[{"last_name": "Curie"}], year=1900, citation_key="curie1900"
+        ),
+        document(107, title=None, authors=None, year=None, identifiers=None, keywords=None, tags=None),
+        document(108, type="thesis", genre="Master's thesis", title="A thesis", institution="ETH & Co"),
+    ]
+    return [
+        ExportEntry(
+            doc,
+            [f"{doc['id'][-3:]} - {doc.get('title') or 'Untitled'}"[:60].replace("/", "_") + "/paper.pdf"]
+            + ([f"{doc['id'][-3:]}/supplement: data;v2\\final.docx"] if i % 3 == 0 else []),
+            [
+                {
+                    "id": "a1",
+                    "type": "note",
+                    "text": f"Annotation note {i}",
+                    "created": "2021-01-01T00:00:00Z",
+                },
+                {
+                    "id": "a2",
+                    "type": "highlight",
+                    "positions": [{"page": 3}],
+                    "created": "2021-01-02T00:00:00Z",
+                },
+                {"id": "a3", "type": "sticky_note", "text": "Sticky & {", "positions": [{"page": 2}]},
+            ],
+        )
+        for i, doc in enumerate(docs)
+    ]
+
+
+def ids(entries: list[ExportEntry]) -> list[str]:
+    return [e.document["id"] for e in entries]
+
+
+def entries_by_id(text: str) -> dict[str, Any]:
+    """pybtex entries keyed by the document id (found through the export's keys in the same order)."""
+    return dict(parse_bibtex(text).entries)
+
+
+@pytest.fixture(scope="module")
+def hostile() -> list[ExportEntry]:
+    return library()
+
+
+@pytest.fixture(scope="module")
+def keys(hostile: list[ExportEntry]) -> dict[str, str]:
+    """Document id → citation key, as the export assigns them."""
+    return {entry.document["id"]: key for key, entry in Export.keyed_entries(hostile)}
+
+
+# ---------------------------------------------------------------- BibTeX read back by pybtex
+
+
+def test_bibtex_has_every_document_under_its_key(hostile: list[ExportEntry], keys: dict[str, str]) -> None:
+    parsed = parse_bibtex(bibtex_text(hostile))
+    assert len(parsed.entries) == len(hostile)
+    assert set(parsed.entries.keys()) == set(keys.values())
+
+
+def test_bibtex_titles_and_texts_round_trip(hostile: list[ExportEntry], keys: dict[str, str]) -> None:
+    parsed = parse_bibtex(bibtex_text(hostile))
+    for entry in hostile:
+        doc = entry.document
+        fields = parsed.entries[keys[doc["id"]]].fields
+        if doc.get("title"):
+            assert latex_to_text(fields["title"]) == squash(doc["title"])
+        else:
+            assert "title" not in fields
+        for name, source in (("abstract", "abstract"), ("publisher", "publisher"), ("address", "city")):
+            if doc.get(source):
+                assert latex_to_text(fields[name]) == squash(doc[source])
+        if doc.get("source"):
+            assert latex_to_text(fields["journal"]) == squash(doc["source"])
+
+
+def test_bibtex_people_are_split_as_mendeley_has_them(
+    hostile: list[ExportEntry], keys: dict[str, str]
+) -> None:
+    parsed = parse_bibtex(bibtex_text(hostile))
+    for entry in hostile:
+        persons = parsed.entries[keys[entry.document["id"]]].persons
+        for role, field in (("authors", "author"), ("editors", "editor")):
+            expected = Export.persons(entry.document, role)
+            found = [(person_last(p), person_first(p)) for p in persons.get(field, [])]
+            assert found == [(squash(last), squash(first)) for last, first in expected]
+
+
+def test_bibtex_identifiers_are_written_as_they_are(hostile: list[ExportEntry], keys: dict[str, str]) -> None:
+    parsed = parse_bibtex(bibtex_text(hostile))
+    for entry in hostile:
+        identifiers = entry.document.get("identifiers") or {}
+        fields = parsed.entries[keys[entry.document["id"]]].fields
+        for name, field in (
+            ("doi", "doi"),
+            ("isbn", "isbn"),
+            ("issn", "issn"),
+            ("pmid", "pmid"),
+            ("arxiv", "eprint"),
+        ):
+            if identifiers.get(name):
+                assert fields[field] == identifiers[name]
+        if identifiers.get("arxiv"):
+            assert fields["archiveprefix"] == "arXiv"
+        if entry.document.get("websites"):
+            assert fields["url"] == entry.document["websites"][0]
+
+
+def test_bibtex_file_field_lists_paths_that_resolve(
+    hostile: list[ExportEntry], keys: dict[str, str], tmp_path
+) -> None:
+    for entry in hostile:
+        for path in entry.file_paths:
+            (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / path).write_bytes(b"%PDF-1.4\n")
+    parsed = parse_bibtex(bibtex_text(hostile))
+    for entry in hostile:
+        fields = parsed.entries[keys[entry.document["id"]]].fields
+        nesting = [p for p in entry.file_paths if Export.braces_nest(p)]
+        assert jabref_file_paths(fields.get("file", "")) == nesting if nesting else "file" not in fields
+        assert all((tmp_path / p).is_file() for p in jabref_file_paths(fields.get("file", "")))
+
+
+def test_bibtex_file_field_format() -> None:
+    field = Export.jabref_file_field(["A/b.pdf", "c: d;e\\f.docx", "no extension", "bad {.pdf"])
+    assert field == r":A/b.pdf:PDF;:c\: d\;e\\f.docx:DOCX;:no extension:"
+
+
+def test_bibtex_notes_keywords_month_and_type(hostile: list[ExportEntry], keys: dict[str, str]) -> None:
+    parsed = parse_bibtex(bibtex_text(hostile))
+    first = hostile[0]
+    fields = parsed.entries[keys[first.document["id"]]].fields
+    annote = latex_to_text(fields["annote"])
+    assert annote.startswith("My note on {")
+    assert "Note: Annotation note 0" in annote and "Sticky note (page 2): Sticky & {" in annote
+    assert "Highlight" not in annote  # a highlight without text adds nothing
+    assert latex_to_text(fields["keywords"]) == "{, plain, tag & more"
+    assert latex_to_text(fields["mendeley-tags"]) == "tag & more"
+    assert fields["month"] == "January"  # written as the `jan` macro
+    assert parsed.entries[keys[first.document["id"]]].type == "article"
+    thesis = next(e for e in hostile if e.document.get("type") == "thesis")
+    thesis_entry = parsed.entries[keys[thesis.document["id"]]]
+    assert thesis_entry.type == "mastersthesis"
+    assert latex_to_text(thesis_entry.fields["school"]) == "ETH & Co"
+
+
+def test_bibtex_also_reads_back_with_bibtexparser(hostile: list[ExportEntry]) -> None:
+    parsed = bibtexparser.parse_string(bibtex_text(hostile))
+    assert not parsed.failed_blocks
+    assert len(parsed.entries) == len(hostile)
+
+
+def test_document_with_nothing_still_gets_an_entry() -> None:
+    entry = ExportEntry({"authors": [None, {}, {"first_name": None}], "year": True, "month": 13}, [])
+    text = bibtex_text([entry])
+    parsed = parse_bibtex(text)
+    [(key, found)] = parsed.entries.items()
+    assert key == "Anon" and found.type == "misc" and not found.fields
+    assert read_ris(ris_text([entry])) == [{"TY": ["GEN"], "ID": ["Anon"]}]
+
+
+# ---------------------------------------------------------------- RIS read back by the reader above
+
+
+def test_ris_has_every_document_and_field(hostile: list[ExportEntry], keys: dict[str, str]) -> None:
+    records = read_ris(ris_text(hostile))
+    assert len(records) == len(hostile)
+    by_key = {record["ID"][0]: record for record in records}
+    for entry in hostile:
+        doc = entry.document
+        record = by_key[keys[doc["id"]]]
+        assert record["TY"] == [Export.RIS_TYPES.get(doc.get("type") or "", "GEN")]
+        if doc.get("title"):
+            assert record["TI"] == [squash(doc["title"])]
+        authors = Export.persons(doc, "authors")
+        assert record.get("AU", []) == [
+            squash(f"{last}, {first}" if first else last) for last, first in authors
+        ]
+        assert [a.split(",")[0] for a in record.get("AU", [])] == [last.split(",")[0] for last, _ in authors]
+        identifiers = doc.get("identifiers") or {}
+        if identifiers:
+            assert record["DO"] == [identifiers["doi"]]
+            assert record["SN"] == [identifiers["isbn"], identifiers["issn"]]
+            assert record["AN"] == [identifiers["pmid"]]
+            assert f"arXiv: {identifiers['arxiv']}" in record["N1"]
+            assert record["UR"] == doc["websites"]
+            assert record["PY"] == [str(doc["year"])]
+            assert record["DA"] == [f"{doc['year']}/{doc['month']:02d}//"]
+            assert record["SP"] + record["EP"] == doc["pages"].split("-")
+            assert record["AB"] == [squash(doc["abstract"])]
+            assert record["KW"] == [*doc["keywords"], *doc["tags"]]
+            assert record["T2"] == [squash(doc["source"])]
+        assert record.get("L1", []) == list(entry.file_paths)
+
+
+def test_ris_notes_are_one_line_each(hostile: list[ExportEntry]) -> None:
+    record = read_ris(ris_text(hostile[:1]))[0]
+    # the document's notes, then annotations by (created, id): one without `created` comes first
+    assert record["N1"][:3] == ["My note on {", "Sticky note (page 2): Sticky & {", "Note: Annotation note 0"]
+
+
+def test_ris_value_flattens_every_line_break() -> None:
+    assert Export.ris_value(" a \r\n b\u2028c\x85d \n\n e\vf ") == "a b c d e f"
+    assert Export.ris_value("ER  - x\nER  - ") == "ER  - x ER  -"
+
+
+def test_ris_pages() -> None:
+    assert Export.ris_pages("4-8") == ("4", "8")
+    assert Export.ris_pages("4 -- 8") == ("4", "8")
+    assert Export.ris_pages("e1234") == ("e1234", "")
+    assert Export.ris_pages("A1–A9") == ("A1", "A9")
+
+
+# ---------------------------------------------------------------- escaping and names
+
+
+def test_latex_tables() -> None:
+    assert Export.NESTED_TABLE[ord("%")] == r"\%"
+    assert Export.NESTED_TABLE[ord("{")] == r"\{"
+    assert Export.BRACE_FREE_TABLE[ord("{")] == r"{\textbraceleft}"
+    assert Export.latex_escape('Žutić 王 <a> "q"') == 'Žutić 王 <a> "q"'  # UTF-8 and non-specials kept
+
+
+@given(st.text(alphabet=st.sampled_from("ab {}%&$#_\\~^Žé王\n"), max_size=40))
+def test_latex_escape_equals_pylatexenc_encoder(value: str) -> None:
+    # pylatexenc's encoder restricted to the ten specials, non-ASCII kept: the reference.
+    from pylatexenc.latexencode import get_builtin_uni2latex_dict
+
+    defaults = {k: v for k, v in get_builtin_uni2latex_dict().items() if chr(k) in Export.LATEX_SPECIALS}
+    if not Export.braces_nest(value):
+        defaults |= {ord("{"): r"\textbraceleft", ord("}"): r"\textbraceright"}
+    encoder = UnicodeToLatexEncoder(
+        conversion_rules=[UnicodeToLatexConversionRule(RULE_DICT, defaults)],
+        unknown_char_policy="keep",
+        unknown_char_warning=False,
+    )
+    assert Export.latex_escape(value) == encoder.unicode_to_latex(value)
+
+
+def test_braces_nest() -> None:
+    assert Export.braces_nest("a {b {c}} d")
+    assert not Export.braces_nest("}{")
+    assert not Export.braces_nest("{")
+    assert not Export.braces_nest("{" * 9 + "}" * 9)
+
+
+def test_verbatim_percent_encodes_only_braces_that_do_not_nest() -> None:
+    assert Export.verbatim("10.1000/{a}_b%") == "10.1000/{a}_b%"
+    assert Export.verbatim("http://x/{a") == "http://x/%7Ba"
+
+
+@pytest.mark.parametrize(
+    ("last", "first", "expected"),
+    [
+        ("Žutić", "Igor", "Žutić, Igor"),
+        ("Curie", "", "Curie"),
+        ("World Health Organization", "", "{World Health Organization}"),
+        ("van der Waals", "Johannes", "van der Waals, Johannes"),
+        ("Smith, John", "Jr.", "{Smith, John}, Jr."),
+        ("Procter and Gamble", "", "{Procter and Gamble}"),
+        ("Others", "", "{Others}"),
+        ("Brace}", "Ann {", "Brace{\\textbraceright}, Ann {\\textbraceleft}"),
+        ("O'Neil", "A. and B.", "O'Neil, {A. and B.}"),
+    ],
+)
+def test_bibtex_name(last: str, first: str, expected: str) -> None:
+    assert Export.bibtex_name(last, first) == expected
+
+
+def test_plain_text_of_mendeley_notes() -> None:
+    assert Export.plain_text("<p>One &amp; two</p><p>three<br/>four</p>") == "One & two\n\nthree\nfour"
+    assert Export.plain_text("p < 0.05 & R&D") == "p < 0.05 & R&D"  # no tag, no entity: as it is
+
+
+def test_bibtex_types() -> None:
+    def kind(**fields: Any) -> str:
+        return Export.bibtex_type(fields)
+
+    assert kind(type="journal") == "article"
+    assert kind(type="book_section") == "incollection"
+    assert kind(type="conference_proceedings") == "inproceedings"
+    assert kind(type="thesis") == "phdthesis"
+    assert kind(type="thesis", genre="MSc / Master thesis") == "mastersthesis"
+    assert kind(type="working_paper") == "techreport"
+    assert kind(type="web_page") == "misc"
+    assert kind(type="something new") == "misc"
+    assert kind() == "misc"
+
+
+# ---------------------------------------------------------------- hypothesis: arbitrary text
+
+LIGATURES = ("--", "``", "''", "?`", "!`")  # LaTeX turns these into –, “, ”, ¿, ¡ (as it should)
+texts_ = st.text(st.characters(exclude_categories=("Cs",)), max_size=60) | st.text(
+    st.sampled_from("ab AND and,{}%&$#_\\~^-'`@=\"Ž王 \n\u2028"), max_size=30
+)
+people_ = st.lists(
+    st.fixed_dictionaries({"first_name": st.none() | texts_, "last_name": st.none() | texts_}), max_size=4
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(texts_, people_, texts_, st.lists(texts_, max_size=2)), min_size=1, max_size=5))
+def test_arbitrary_text_still_parses(rows: list[tuple[str, list[dict[str, Any]], str, list[str]]]) -> None:
+    entries = [
+        ExportEntry(
+            document(i, title=title, authors=authors, abstract=abstract, citation_key=title[:20]),
+            [p for p in paths if p.strip()],
+        )
+        for i, (title, authors, abstract, paths) in enumerate(rows)
+    ]
+    text = bibtex_text(entries)
+    parsed = parse_bibtex(text)
+    assert len(parsed.entries) == len(entries)
+    records = read_ris(ris_text(entries))
+    assert len(records) == len(entries)
+    for (key, entry), record in zip(Export.keyed_entries(entries), records, strict=True):
+        title = entry.document["title"]
+        fields = parsed.entries[key].fields
+        if title.strip() and not any(ligature in title for ligature in LIGATURES):
+            assert latex_to_text(fields["title"]) == squash(title)
+        if title.strip():
+            assert squash(record["TI"][0]) == squash(title)
+        found = [(person_last(p), person_first(p)) for p in parsed.entries[key].persons.get("author", [])]
+        expected = [
+            (squash(last), squash(first)) for last, first in Export.persons(entry.document, "authors")
+        ]
+        assert len(found) == len(expected)
+        for (last, first), wanted in zip(found, expected, strict=True):
+            if not any(ligature in "".join(wanted) for ligature in LIGATURES):
+                assert (last, first) == wanted
+        # (pybtex turns each whitespace run in a value into one space; JabRef keeps it as it is)
+        nesting = [re.sub(r"\s+", " ", p) for p in entry.file_paths if Export.braces_nest(p)]
+        assert jabref_file_paths(fields.get("file", "")) == nesting
+        assert record.get("L1", []) == [Export.ris_value(p) for p in entry.file_paths if Export.ris_value(p)]
+
+
+# ---------------------------------------------------------------- determinism and keys
+
+
+def test_output_does_not_depend_on_input_order(hostile: list[ExportEntry]) -> None:
+    shuffled = hostile[:]
+    random.Random(7).shuffle(shuffled)
+    assert bibtex_text(shuffled) == bibtex_text(hostile)
+    assert ris_text(shuffled) == ris_text(hostile)
+    assert bibtex_text(hostile) == bibtex_text(library())  # same input, same bytes
+
+
+def test_entries_come_oldest_first(hostile: list[ExportEntry]) -> None:
+    created = [entry.document["created"] for _, entry in Export.keyed_entries(hostile)]
+    assert created == sorted(created)
+
+
+def test_generated_and_own_keys() -> None:
+    assert (
+        CitationKeys.generated_key(
+            {
+                "authors": [{"first_name": "C", "last_name": "Bizer"}],
+                "year": 2009,
+                "title": "Linked Data - The Story",
+            }
+        )
+        == "Bizer2009Linked"
+    )
+    assert (
+        CitationKeys.generated_key({"authors": [{"last_name": "Žutić"}], "title": "The spin of it"})
+        == "ZuticSpin"
+    )
+    assert CitationKeys.generated_key({"authors": [{"last_name": "王"}], "year": 2020}) == "Anon2020"
+    assert CitationKeys.generated_key({"editors": [{"last_name": "van der Berg"}]}) == "vanderBerg"
+    assert CitationKeys.wanted_key({"citation_key": "Smith 2010, {x}#%\"'~"}) == "Smith2010x"
+    assert CitationKeys.wanted_key({"citation_key": "!!!", "title": "Only"}) == "AnonOnly"
+
+
+def test_keys_are_unique_case_insensitively(hostile: list[ExportEntry], keys: dict[str, str]) -> None:
+    folded = [key.casefold() for key in keys.values()]
+    assert len(set(folded)) == len(folded)
+    assert keys[document(105)["id"]] == "Curie1900"
+    assert keys[document(106)["id"]] == "curie1900a"
+
+
+def test_adding_a_newer_colliding_document_keeps_existing_keys() -> None:
+    def same(number: int) -> ExportEntry:
+        return ExportEntry(
+            document(number, title="Graphene", authors=[{"last_name": "Smith"}], year=2010), []
+        )
+
+    before = {e.document["id"]: k for k, e in Export.keyed_entries([same(2), same(1)])}
+    after = {e.document["id"]: k for k, e in Export.keyed_entries([same(3), same(1), same(2)])}
+    assert before == {document(1)["id"]: "Smith2010Graphene", document(2)["id"]: "Smith2010Graphenea"}
+    assert after == {**before, document(3)["id"]: "Smith2010Grapheneb"}
+
+
+def test_suffixes_skip_keys_taken_by_older_documents() -> None:
+    docs = [
+        {"citation_key": "Key"},
+        {"citation_key": "Keya"},
+        {"citation_key": "key"},
+        {"citation_key": "Key"},
+    ]
+    assert CitationKeys.assign_keys(docs) == ["Key", "Keya", "keyb", "Keyc"]
+    assert list(zip(range(28), CitationKeys.suffixes(), strict=False))[-2:] == [(26, "aa"), (27, "ab")]
+
+
+# ---------------------------------------------------------------- speed
+
+
+def test_ten_thousand_colliding_documents_take_linear_time() -> None:
+    entries = [ExportEntry(document(i), [f"{i}/f.pdf"]) for i in range(10_000)]  # all want `Anon`
+    start = time.perf_counter()
+    bibtex_text(entries)
+    ris_text(entries)
+    assert time.perf_counter() - start < 30  # measured ~1 s; quadratic key search would take minutes
