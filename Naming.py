@@ -119,6 +119,11 @@ def render_path(pattern: Pattern, document: Mapping[str, Any], folder_path: Sequ
     return tuple(safe_component(component) for component in components if component.strip())
 
 
+def safe_folder_name(name: Any) -> str:
+    """A folder name from the server (a group's name) made safe: one component, no reserved characters."""
+    return safe_component(_UNSAFE_CHARS.sub("_", str(name or "")))
+
+
 def safe_file_name(name: Any) -> str:
     """A file name from the server made safe: no separators or reserved characters, extension kept."""
     return safe_component(_UNSAFE_CHARS.sub("_", str(name or "")), keep_extension=True)
