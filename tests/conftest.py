@@ -1,0 +1,35 @@
+"""Pytest fixtures for the Mendeley API emulator (tests/emulator/).
+
+- `emulator_process`: one `python -m tests.emulator` subprocess for the whole session.
+- `emulator`: that process, reset (empty library, no faults, counters zeroed) before each test;
+  an `EmulatorProcess` with `.url`, `.seed()`, `.faults()`, `.stats()`, `.library()`, `.token()`.
+- `api`: a requests session on the emulator with a fresh bearer token; takes paths: api.get("/documents").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.emulator import ApiSession, EmulatorProcess
+
+
+@pytest.fixture(scope="session")
+def emulator_process() -> Iterator[EmulatorProcess]:
+    with EmulatorProcess() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def emulator(emulator_process: EmulatorProcess) -> EmulatorProcess:
+    if emulator_process.process is not None and emulator_process.process.poll() is not None:
+        pytest.fail(f"the emulator has exited:\n{emulator_process.stderr_text()}")
+    emulator_process.reset()
+    return emulator_process
+
+
+@pytest.fixture
+def api(emulator: EmulatorProcess) -> Iterator[ApiSession]:
+    with emulator.api_session() as session:
+        yield session
