@@ -56,7 +56,7 @@ from TokenStore import Token, TokenFileError, load_token, save_token, token_file
 
 log = logging.getLogger(__name__)
 
-NO_TERMINAL = ("No saved Mendeley login and no terminal to log in from; run mendeley-backup once by hand "
+NO_TERMINAL = ("No usable saved Mendeley login and no terminal to log in from; run mendeley-backup once by hand "
                "(add --no-browser on a machine without a browser) to log in")
 NO_TERMINAL_IMPLICIT = ("Without a client secret mendeley-backup must log in through a browser on every run, "
                         "and there is no terminal to log in from; run it by hand, or set client-secret "
@@ -297,7 +297,7 @@ def _browser_login(settings: LoginSettings, finish_code: Callable[[str, Any], To
     """One browser login; `finish_code` (None: implicit grant) exchanges and saves an accepted code."""
     implicit = finish_code is None
     mendeley = Mendeley(settings.client_id, settings.client_secret or None, settings.redirect_uri,
-                        host=settings.api_host)
+                        host=settings.api_host.rstrip("/"))
     if not is_localhost(settings.redirect_uri):
         # The SDK allows oauthlib plain http for localhost and 127.0.0.1 only; the redirect URI is a
         # loopback address too (checked), e.g. [::1]. The API host was checked on its own.
@@ -380,12 +380,12 @@ def _await_answer(settings: LoginSettings, url: str, catcher: RedirectCatcher[To
         threading.Thread(target=_open_browser, args=(url, browser_failed), name="login-browser",
                          daemon=True).start()
     else:
+        if stdin_fd is None and listener is None:
+            raise LoginError(NO_TERMINAL)
         _tell(f"Open this URL in a browser to log in: {url}")
         if stdin_fd is not None:
             _tell(_paste_hint(settings.redirect_uri))
             reader = _LineReader(stdin_fd)
-        elif listener is None:
-            raise LoginError(NO_TERMINAL)
     timeout_message = (f"No login answer within {settings.login_timeout_s:g} s; run mendeley-backup again "
                        "and finish the login in the browser"
                        + ("" if settings.open_browser else " (or paste the address it ends on)"))

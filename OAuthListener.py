@@ -11,6 +11,7 @@ redirect path (no query) is therefore answered with a page whose script sends th
 and shows the page that request answers with.
 """
 
+import contextlib
 import hmac
 import html
 import ipaddress
@@ -18,7 +19,7 @@ import logging
 import re
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from socketserver import ThreadingMixIn
@@ -36,6 +37,9 @@ FAILURE_TITLE = "Failed to log in!"
 
 # Seconds a connection may take to send its request: browsers open idle "preconnect" sockets.
 REQUEST_READ_TIMEOUT_S = 10.0
+
+# Seconds close() waits for the page of an answer being judged to be sent.
+ANSWER_SEND_WAIT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -232,8 +236,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         else:
             url = f"{base}?{parts.query}" if parts.query else base
-        reply = listener.catcher.offer(url)
-        self._send(reply.status, _page(reply.title, reply.message))
+        with listener.answering():
+            reply = listener.catcher.offer(url)
+            self._send(reply.status, _page(reply.title, reply.message))
 
     def _send(self, status: int, page: bytes) -> None:
         self.send_response(status)
@@ -277,6 +282,8 @@ class OAuthListener:
         server_class = _Server6 if ":" in address else _Server
         self._server = server_class((address, port), _Handler)
         self._server.listener = self
+        self._answering = 0
+        self._answered = threading.Condition()
         log.debug("Listening for the login answer on %s port %d", address, self.port)
 
     @property
@@ -288,7 +295,26 @@ class OAuthListener:
         self._server.timeout = timeout_s
         self._server.handle_request()
 
-    def close(self) -> None:
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Mark a handler judging an answer and sending its page, for close() to wait on."""
+        with self._answered:
+            self._answering += 1
+        try:
+            yield
+        finally:
+            with self._answered:
+                self._answering -= 1
+                self._answered.notify_all()
+
+    def close(self, wait_s: float = ANSWER_SEND_WAIT_S) -> None:
+        """Stop listening, once the pages of answers being judged are sent (at most `wait_s`).
+
+        The login's result is known before its page is written: without this wait a run that stops at
+        once on a failed login would cut the browser's "Failed to log in!" page short.
+        """
+        with self._answered:
+            self._answered.wait_for(lambda: self._answering == 0, timeout=wait_s)
         self._server.server_close()
 
     def __enter__(self) -> "OAuthListener":

@@ -72,10 +72,17 @@ class Token:
             raw["expires_at"] = expires_at
         return cls(access, refresh, expires_at, raw)
 
-    def expired(self, now: float | None = None, margin_s: float = EXPIRY_MARGIN_S) -> bool:
-        """True once the token is (nearly) past `expires_at`; a token with no known expiry never is."""
+    def expired(self, now: float | None = None) -> bool:
+        """True once the token is (nearly) past `expires_at`; a token with no known expiry never is.
+
+        "Nearly": EXPIRY_MARGIN_S, or a quarter of the token's lifetime when that is shorter (the
+        emulator's tests use lifetimes of seconds).
+        """
         if self.expires_at is None:
             return False
+        margin_s = EXPIRY_MARGIN_S
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            margin_s = min(margin_s, float(self.raw["expires_in"]) / 4)
         return (time.time() if now is None else now) >= self.expires_at - margin_s
 
 

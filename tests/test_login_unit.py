@@ -697,3 +697,43 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path, endpoint: StandInTokenEnd
         s = settings(tmp_path, endpoint.host, port=busy.getsockname()[1])
         with pytest.raises(LoginError, match=r"cannot listen on 127\.0\.0\.1"):
             log_in(s, http)
+
+
+def test_a_short_lived_token_is_not_expired_at_once() -> None:
+    token = Token.from_response(token_answer("a", expires_in=4), 1000.0)
+    assert not token.expired(now=1002.0) and token.expired(now=1003.5)
+    assert fresh("a").expired(now=time.time() + 3590)  # a minute's margin for an hour-long token
+
+
+def test_close_waits_until_the_answers_page_is_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    import OAuthListener as listener_module
+    sent = threading.Event()
+    real_send = listener_module._Handler._send
+
+    def slow_send(self: Any, status: int, page: bytes) -> None:
+        time.sleep(0.3)
+        real_send(self, status, page)
+        sent.set()
+    monkeypatch.setattr(listener_module._Handler, "_send", slow_send)
+
+    def finish(url: str) -> None:
+        raise LoginError("refused")
+    redirect = f"http://127.0.0.1:{free_port()}/oauth"
+    catcher = RedirectCatcher(redirect, STATE, False, finish)
+    listener = OAuthListener(redirect, catcher, False)
+    threading.Thread(target=requests.get, args=(f"{redirect}?code=c&state={STATE}",), kwargs={"timeout": 5},
+                     daemon=True).start()
+    while not catcher.done.is_set():
+        listener.poll(0.05)
+    listener.close()  # a run stopping on the LoginError right after must not cut the page short
+    assert sent.is_set()
+
+
+def test_an_implicit_token_with_another_scope_is_taken(tmp_path: Path, endpoint: StandInTokenEndpoint,
+                                                       http: requests.Session,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BROWSER", "stand-in")
+    monkeypatch.delenv("OAUTHLIB_RELAX_TOKEN_SCOPE", raising=False)
+    fragment = "access_token=imp2&token_type=bearer&expires_in=3600&scope=read&state={}"
+    stand_in_browser(monkeypatch, lambda r, p: f"{r}?fragment={quote(fragment.format(p['state']), safe='')}")
+    assert log_in(settings(tmp_path, endpoint.host, secret=None), http).access_token() == "imp2"
