@@ -119,7 +119,10 @@ def create_document(emu: Emulator, request: Request) -> Response:
     """POST /documents: from metadata (JSON), or from a file (any other Content-Type)."""
     media = accepted(request, DOCUMENT)
     lib = emu.library
-    if request.mimetype not in ("", DOCUMENT, "application/json"):
+    mimetype = request.mimetype
+    if mimetype.startswith("application/vnd.mendeley-") and mimetype != DOCUMENT:
+        raise ApiError(415, f"Unsupported media type {mimetype}; send {DOCUMENT}")
+    if mimetype not in ("", DOCUMENT, "application/json"):
         return _create_from_file(emu, request, media)
     body = json_object(request, DOCUMENT)
     fields = {k: v for k, v in document_fields(body, creating=True).items() if v is not None}
