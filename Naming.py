@@ -15,6 +15,7 @@ from Errors import ConfigError
 UNKNOWN = "Unknown"
 UNTITLED = "Untitled"
 UNFILED = "Unfiled"
+ET_AL = " et al."
 MAX_COMPONENT_BYTES = 255
 MAX_EXTENSION_CHARS = 16
 
@@ -81,7 +82,7 @@ def authors_text(people: Any) -> str:
         return names[0]
     if len(names) <= 3:
         return ", ".join(names[:-1]) + " & " + names[-1]
-    return names[0] + " et al."
+    return names[0] + ET_AL
 
 
 def placeholder_value(name: str, document: Mapping[str, Any], folder_path: Sequence[str]) -> list[str]:
@@ -136,7 +137,9 @@ def safe_component(name: str, keep_extension: bool = False) -> str:
     `.`, `..` and empty names replaced; Windows device names (CON, NUL, COM1, ...) prefixed; cut to 255 bytes
     of UTF-8, keeping a file's extension.
     """
-    name = _CONTROL_CHARS.sub("_", unicodedata.normalize("NFC", name)).rstrip(". ")
+    name = _CONTROL_CHARS.sub("_", unicodedata.normalize("NFC", name))
+    # The original's `Doe et al.` folders keep their dot, so that its backups carry on unmoved.
+    name = name if name.endswith(ET_AL) else name.rstrip(". ")
     if not name.strip(". "):
         name = "_" + name
     if _WINDOWS_DEVICE_NAMES.match(name):

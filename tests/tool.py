@@ -1,0 +1,116 @@
+"""Running the real tool, as a subprocess, against the emulator, and reading what it left on disk.
+
+    tool = BackupTool(emulator, tmp_path)        # a saved login (token file) for the emulator
+    run = tool.run()                             # ./mendeley-backup.py -o <tmp>/backup ... ; exit 0 expected
+    assert run.summary == Summary(new=3)
+    assert folder_files(tool.backup)["Doe/2024 - T 1/document1.pdf"] == sha1(pdf_bytes)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.emulator import EmulatorProcess
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "mendeley-backup.py"
+SECRET = "emulator-secret"
+SUMMARY = re.compile(
+    r"^(\d+) new documents were added\n(\d+) documents were removed\n(\d+) documents were updated\n"
+    r"(\d+) documents were moved and possibly updated\n(\d+) annotations were added, changed or removed$", re.M)
+# Files of the backup that legitimately differ between two runs reaching the same content.
+VOLATILE = {"info.json", ".mendeley-backup.lock"}
+
+
+@dataclass(frozen=True)
+class Summary:
+    new: int = 0
+    removed: int = 0
+    updated: int = 0
+    moved: int = 0
+    annotations: int = 0
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def summary(self) -> Summary:
+        match = SUMMARY.search(self.stdout)
+        assert match, f"no summary in the output:\n{self.stdout}\n{self.stderr}"
+        return Summary(*(int(group) for group in match.groups()))
+
+
+class BackupTool:
+    """The tool with a saved authorization-code login on an emulator, backing up into `tmp/backup`."""
+
+    def __init__(self, emulator: EmulatorProcess, tmp: Path, **token_options: Any) -> None:
+        self.emulator = emulator
+        self.tmp = tmp
+        self.backup = tmp / "backup"
+        self.token_file = tmp / "login" / "token.json"
+        self.token_file.parent.mkdir(parents=True, exist_ok=True)
+        self.save_token(emulator.token(**token_options))
+
+    def save_token(self, token: dict[str, Any]) -> None:
+        self.token_file.write_text(json.dumps(token))
+        self.token_file.chmod(0o600)
+
+    def command(self, *args: str, login: bool = True) -> list[str]:
+        base = [sys.executable, str(SCRIPT), "-o", str(self.backup), "--api-host", self.emulator.url]
+        if login:
+            base += ["-s", SECRET, "-t", str(self.token_file)]
+        return [*base, "--retries", "3", *args]
+
+    def run(self, *args: str, expect: int | None = 0, login: bool = True, env: dict[str, str] | None = None,
+            input: str | None = None, timeout: float = 300) -> Run:
+        environment = {**os.environ, "HOME": str(self.tmp), "XDG_CONFIG_HOME": str(self.tmp / "config"),
+                       "XDG_CACHE_HOME": str(self.tmp / "cache")}
+        for name in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY"):  # like cron, unless the test says otherwise
+            environment.pop(name, None)
+        environment.update(env or {})
+        stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
+        done = subprocess.run(self.command(*args, login=login), capture_output=True, text=True, env=environment,
+                              timeout=timeout, cwd=self.tmp, **stdin)
+        run = Run(done.returncode, done.stdout, done.stderr)
+        if expect is not None:
+            assert run.returncode == expect, f"exit {run.returncode}, expected {expect}\n{run.stdout}\n{run.stderr}"
+        return run
+
+
+def sha1(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+def folder_files(root: Path, skip_volatile: bool = True) -> dict[str, str]:
+    """Every regular file under `root`, relative path -> SHA-1, without the state file and the lock."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        if path.is_file() and not (skip_volatile and relative in VOLATILE):
+            found[relative] = sha1(path.read_bytes())
+    return found
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def state_of(root: Path) -> dict[str, Any]:
+    return read_json(root / "info.json")
+
+
+def document_folders(root: Path) -> dict[str, str]:
+    """Document id -> its folder, as the state file records it."""
+    return state_of(root)["documents"]
