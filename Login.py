@@ -341,7 +341,9 @@ def _token_from_fragment(flow: Any, url: str) -> Token:
         token = flow.authenticate(url).token
     except OAuth2Error as e:
         raise LoginError(f"Mendeley refused the login: {e.error}; run mendeley-backup again") from e
-    except Warning as w:  # oauthlib's scope-change "warning" is raised; the token it carries is fine
+    except Warning as w:
+        # oauthlib raises its scope-change "warning" when the granted scope differs from the one asked
+        # for. SDK 0.3.2 passes no requested scope, so it does not fire today; the token is fine anyway.
         token = getattr(w, "token", None)
         if token is None:
             raise LoginError("The Mendeley login answer could not be read; run mendeley-backup again") from w

@@ -120,7 +120,12 @@ def load_token(path: Path) -> Token | None:
         log.warning("Ignoring the token file %s: %s", path, e)
         return None
     if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("The token file %s can be read by other users; chmod 600 it", path)
+        try:  # e.g. a file written by the original tool under the usual umask
+            os.chmod(path, 0o600)
+            log.warning("The token file %s could be read by other users; it is now private (0600)", path)
+        except OSError as e:
+            log.warning("The token file %s can be read by other users and cannot be made private (%s)",
+                        path, _reason(e))
     return token
 
 

@@ -212,13 +212,15 @@ def test_an_unreadable_token_file_counts_as_no_saved_login(tmp_path: Path) -> No
     assert load_token(tmp_path / "missing") is None
 
 
-def test_a_token_file_of_the_original_tool_loads(tmp_path: Path) -> None:
+def test_a_token_file_of_the_original_tool_loads_and_is_made_private(tmp_path: Path) -> None:
     path = tmp_path / "token"
     path.write_text(json.dumps({"access_token": "a", "refresh_token": "r", "expires_in": 3600,
                                 "expires_at": 1700000000.5, "scope": ["all"], "token_type": "Bearer"}))
+    path.chmod(0o644)
     token = load_token(path)
     assert (token.access_token, token.refresh_token, token.expires_at) == ("a", "r", 1700000000.5)
     assert token.expired()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_token_secrets_stay_out_of_repr() -> None:
