@@ -85,8 +85,7 @@ class BackupWorker:
                                   pattern.uses_folders, state.entries)
         reread = {doc_id: read_document_info(inside(self._root, state.entries[doc_id].path))[0]
                   for doc_id in documents_to_reread(state.entries, snapshot, state.folders, pattern)}
-        plan = Planner(state.entries, pattern, options.keep_trashed, top_level=self._group_id is None,
-                       pending=state.pending).plan(snapshot, reread)
+        plan = Planner(state.entries, pattern, options.keep_trashed, state.pending).plan(snapshot, reread)
         self._check_mass_deletion(plan)
         result = LibraryResult(counts=plan.counts, annotation_changes=plan.annotation_changes)
         if options.dry_run:

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 DOCUMENT = "application/vnd.mendeley-document.1+json"
 DOCUMENT_WITH_FILES = "application/vnd.mendeley-document-with-files-list+json"
+FILE = "application/vnd.mendeley-file.1+json"
 FOLDER = "application/vnd.mendeley-folder.1+json"
 ANNOTATION = "application/vnd.mendeley-annotation.1+json"
 GROUP = "application/vnd.mendeley-group.1+json"
@@ -81,10 +82,14 @@ class MendeleyApi:
         return self._list("/documents", params, DOCUMENT_WITH_FILES)
 
     def document(self, document_id: str) -> dict[str, Any] | None:
-        """One document with every field and its files, or None if it no longer exists."""
-        response = self._send("GET", f"/documents/{document_id}", params={"view": "all"},
-                              accept=DOCUMENT_WITH_FILES, missing_ok=True)
-        return None if response.status_code == 404 else _json(response)
+        """One document with every field and its files (as a listing gives them), or None if it is gone."""
+        response = self._send("GET", f"/documents/{document_id}", params={"view": "all"}, accept=DOCUMENT,
+                              missing_ok=True)
+        if response.status_code == 404:
+            return None
+        document = _json(response)
+        document["files"] = self._list("/files", {"document_id": document_id}, FILE).items
+        return document
 
     def deleted_documents(self, since: datetime, group_id: str | None = None) -> Listing:
         """Ids of documents permanently deleted at or after `since`."""

@@ -12,14 +12,16 @@ from Naming import collision_key, numbered, split_extension
 
 _NUMBER = re.compile(r" \((\d+)\)$")
 
-FILE, FOLDER, PARENT = "file", "folder", "parent"
+FILE, FOLDER, PARENT, RESERVED = "file", "folder", "parent", "reserved"
 
 
 class PathAllocator:
     def __init__(self, reserved_names: Iterable[str] = ()) -> None:
-        self._kinds: dict[str, str] = {}  # collision key -> FILE, FOLDER (a document's) or PARENT (above one)
+        # collision key -> FILE, FOLDER (a document's), PARENT (above one) or RESERVED (the backup's own name,
+        # which no document may take; the planner keeps documents from starting their paths with one)
+        self._kinds: dict[str, str] = {}
         for name in reserved_names:
-            self._kinds[collision_key(name)] = FILE
+            self._kinds[collision_key(name)] = RESERVED
 
     def hold_folder(self, path: str) -> None:
         """Mark a document folder that exists and stays as taken."""

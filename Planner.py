@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from DocumentInfo import ANNOTATIONS_FILE, DOCUMENT_INFO, Entry, FileRecord
-from Naming import Pattern, render_path, safe_file_name
+from Naming import Pattern, collision_key, numbered, render_path, safe_file_name
 from PathAllocator import PathAllocator, fits_file, fits_folder
 from RemoteLibrary import Snapshot
 from Timestamps import same_time
@@ -140,12 +140,13 @@ def documents_to_reread(entries: Mapping[str, Entry], snapshot: Snapshot, old_fo
 class Planner:
     """Works out the plan of one library's run."""
 
-    def __init__(self, entries: Mapping[str, Entry], pattern: Pattern, keep_trashed: bool, top_level: bool,
+    def __init__(self, entries: Mapping[str, Entry], pattern: Pattern, keep_trashed: bool,
                  pending: Iterable[str] = ()) -> None:
         self._entries = entries
         self._pattern = pattern
         self._keep_trashed = keep_trashed
-        self._allocator = PathAllocator(RESERVED_TOP_NAMES if top_level else RESERVED_TOP_NAMES[:1])
+        self._reserved = {collision_key(name) for name in RESERVED_TOP_NAMES}
+        self._allocator = PathAllocator(RESERVED_TOP_NAMES)
         for entry in entries.values():
             self._allocator.hold_folder(entry.path)
             for record in entry.files.values():
@@ -175,7 +176,7 @@ class Planner:
         drafts.sort(key=lambda draft: (draft[0].created, draft[0].doc_id))
         for draft, components in drafts:
             if components is not None:
-                draft.path = self._allocator.folder(components or ("_",))
+                draft.path = self._allocator.folder(self._clear_of_reserved(components, draft.trashed))
                 if draft.count_as is None and draft.moves:
                     draft.count_as = MOVED
         for draft, _ in drafts:
@@ -187,6 +188,14 @@ class Planner:
         plan.documents = [draft for draft, _ in drafts if _changes(draft, self._entries.get(draft.doc_id))]
         plan.removals.sort(key=lambda removal: removal.entry.path)
         return plan
+
+    def _clear_of_reserved(self, components: tuple[str, ...], trashed: bool) -> tuple[str, ...]:
+        """A document's path, its first folder renamed (` (2)`) where it would be one of the backup's own."""
+        if not components:
+            return ("_",)
+        if trashed or collision_key(components[0]) not in self._reserved:
+            return components
+        return (numbered(components[0], 2, keep_extension=False), *components[1:])
 
     def _removed(self, doc_id: str, entry: Entry, snapshot: Snapshot) -> bool:
         if doc_id in snapshot.deleted_ids:

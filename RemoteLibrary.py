@@ -83,7 +83,7 @@ def _add_memberships(api: MendeleyApi, snapshot: Snapshot, held: Mapping[str, En
             memberships.setdefault(str(item.get("id")), []).append(folder_id)
     snapshot.memberships = memberships
     for doc_id, entry in held.items():
-        if doc_id in snapshot.documents or entry.trashed:
+        if doc_id in snapshot.documents or entry.trashed or doc_id in snapshot.trashed_ids | snapshot.deleted_ids:
             continue
         if sorted(memberships.get(doc_id, [])) != sorted(entry.folder_uuids):
             document = api.document(doc_id)
