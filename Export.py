@@ -183,6 +183,8 @@ def keywords_and_tags(document: Mapping[str, Any]) -> list[str]:
 
 LATEX_SPECIALS = "#$%&~_^\\{}"
 _LATEX_SPECIAL = re.compile("[" + re.escape(LATEX_SPECIALS) + "]")
+_LINE_START_AT = re.compile(r"^(\s*)@", re.MULTILINE)
+_ESCAPED_BRACE = re.compile(r"\\[{}]")
 MAX_BRACE_DEPTH = 8  # pybtex refuses more than 100 nested braces; keep far below that
 
 
@@ -217,16 +219,25 @@ def braces_nest(value: str, max_depth: int = MAX_BRACE_DEPTH) -> bool:
 
 
 def latex_escape(value: str) -> str:
-    """Text for a BibTeX field: the LaTeX specials escaped (see the module docstring), UTF-8 kept."""
-    if not _LATEX_SPECIAL.search(value):
-        return value
-    return value.translate(NESTED_TABLE if braces_nest(value) else BRACE_FREE_TABLE)
+    """Text for a BibTeX field: the LaTeX specials escaped (see the module docstring), UTF-8 kept.
+    An `@` that starts a line is braced, `{@}`: bibtexparser would read it as a new entry's start."""
+    if _LATEX_SPECIAL.search(value):
+        value = value.translate(NESTED_TABLE if braces_nest(value) else BRACE_FREE_TABLE)
+    return _LINE_START_AT.sub(r"\1{@}", value) if "@" in value else value
+
+
+def braces_are_safe(value: str) -> bool:
+    """Whether every reader counts the braces of a value alike, and finds them nested: BibTeX and
+    pybtex count a brace after a backslash, bibtexparser and JabRef take it for an escaped one."""
+    return braces_nest(value) and not _ESCAPED_BRACE.search(value)
 
 
 def verbatim(value: str) -> str:
-    """A verbatim field (DOI, URL, …) as it is, unless its braces do not nest: then they are
-    percent-encoded, the one form of them BibTeX can carry (and a valid one in URLs and DOIs)."""
-    return value if braces_nest(value) else re.sub(r"[{}]", lambda m: quote(m.group()), value)
+    """A verbatim field (DOI, URL, …) as it is, unless its braces are not safe (see above): then they
+    are percent-encoded, the one form of them BibTeX can carry (and a valid one in URLs and DOIs)."""
+    if not braces_are_safe(value):
+        value = re.sub(r"[{}]", lambda m: quote(m.group()), value)
+    return _LINE_START_AT.sub(r"\1%40", value) if "@" in value else value  # `@` starting a line: see above
 
 
 def bibtex_name(last: str, first: str) -> str:
@@ -249,16 +260,45 @@ def bibtex_names(people: Sequence[tuple[str, str]]) -> str:
     return " and ".join(bibtex_name(last, first) for last, first in people)
 
 
+def jabref_path(path: str) -> str:
+    """A path as JabRef's `file` field holds it: `\\`, `:` and `;` backslash-escaped. So is each
+    whitespace character that follows another: BibTeX readers fold a run of whitespace into one
+    space, and Mendeley's file names do hold double spaces; JabRef's and Zotero's readers of the
+    field drop the backslash before any character."""
+    escaped = re.sub(r"([\\:;]|(?<=\n)@)", r"\\\1", path)  # and `@` after a line break: see latex_escape
+    return re.sub(r"(?<=\s)(\s)", r"\\\1", escaped)
+
+
+def unmatched_braces(value: str) -> tuple[int, int]:
+    """(closing braces without an opening one before them, opening braces never closed)."""
+    depth = stray_closers = 0
+    for brace in re.findall(r"[{}]", value):
+        if brace == "{":
+            depth += 1
+        elif depth:
+            depth -= 1
+        else:
+            stray_closers += 1
+    return stray_closers, depth
+
+
 def jabref_file_field(paths: Sequence[str]) -> str:
-    """JabRef's `file` field: `:path:TYPE` items joined by `;`, `\\ : ;` in paths backslash-escaped.
-    A path whose braces do not nest cannot be carried by BibTeX and is left out (with a warning)."""
+    """JabRef's `file` field: `description:path:TYPE` items joined by `;`, with paths escaped by
+    `jabref_path` and TYPE the extension in capitals (`PDF`); the description is left empty.
+
+    BibTeX needs the braces of a value to nest, and paths made from titles may hold a stray one;
+    escaping does not hide a brace from BibTeX. Such an item gets the braces that balance it in its
+    own description (`{`, before the path) or after its type (`}`), so the path itself is kept whole:
+    readers then show a description `{` or a type `PDF}`, a small price for a working link."""
     items = []
     for path in paths:
-        if not braces_nest(path):
-            log.warning("file %r left out of library.bib: its braces do not nest", path)
-            continue
+        openers, closers = unmatched_braces(path)
         kind = PurePosixPath(path).suffix.lstrip(".").upper()
-        items.append(":" + re.sub(r"([\\:;])", r"\\\1", path) + ":" + kind)
+        item = "{" * openers + ":" + jabref_path(path) + ":" + kind + "}" * closers
+        if braces_are_safe(item):
+            items.append(item)
+        else:  # nested deeper than MAX_BRACE_DEPTH, or a backslash before a brace (not in the backup's names)
+            log.warning("file %r left out of library.bib: its braces cannot be written safely", path)
     return ";".join(items)
 
 

@@ -173,7 +173,7 @@ def library() -> list[ExportEntry]:
             year=2000 + i,
             month=i % 12 + 1,
             source=f"Journal of {hostile}",
-            abstract=f"Abstract line one {hostile}\nline two\n\nparagraph {hostile}",
+            abstract=f"Abstract line one {hostile}\n@article{{evil, title={{x}}}}\n\nparagraph {hostile}",
             identifiers={
                 "doi": f"10.1000/xyz_{i}%2F(abc)",
                 "isbn": f"978-3-16-148410-{i % 10}",
@@ -211,8 +211,12 @@ def library() -> list[ExportEntry]:
     return [
         ExportEntry(
             doc,
-            [f"{doc['id'][-3:]} - {doc.get('title') or 'Untitled'}"[:60].replace("/", "_") + "/paper.pdf"]
-            + ([f"{doc['id'][-3:]}/supplement: data;v2\\final.docx"] if i % 3 == 0 else []),
+            # folders named from titles as Naming names them (`\\ / : * ? " < > |` made `_`)
+            [
+                re.sub(r'[\\/:*?"<>|]', "_", f"{doc['id'][-3:]} - {doc.get('title')}"[:60])
+                + "/Doe -  - paper.pdf"
+            ]
+            + ([f"{doc['id'][-3:]}/supplement: data;v2\\final}}.docx"] if i % 3 == 0 else []),
             [
                 {
                     "id": "a1",
@@ -320,14 +324,26 @@ def test_bibtex_file_field_lists_paths_that_resolve(
     parsed = parse_bibtex(bibtex_text(hostile))
     for entry in hostile:
         fields = parsed.entries[keys[entry.document["id"]]].fields
-        nesting = [p for p in entry.file_paths if Export.braces_nest(p)]
-        assert jabref_file_paths(fields.get("file", "")) == nesting if nesting else "file" not in fields
+        assert jabref_file_paths(fields["file"]) == list(entry.file_paths)  # stray braces included
         assert all((tmp_path / p).is_file() for p in jabref_file_paths(fields.get("file", "")))
 
 
 def test_bibtex_file_field_format() -> None:
-    field = Export.jabref_file_field(["A/b.pdf", "c: d;e\\f.docx", "no extension", "bad {.pdf"])
-    assert field == r":A/b.pdf:PDF;:c\: d\;e\\f.docx:DOCX;:no extension:"
+    field = Export.jabref_file_field(["A/b.pdf", "c: d;e\\f.docx", "no extension", "a -  - b.pdf"])
+    assert field == r":A/b.pdf:PDF;:c\: d\;e\\f.docx:DOCX;:no extension:;:a - \ - b.pdf:PDF"
+
+
+def test_bibtex_file_field_balances_stray_braces_outside_the_path() -> None:
+    field = Export.jabref_file_field(["a}b{c.pdf", "x{.pdf", "}y.pdf", "{" * 9 + ".pdf", "a\\{b}.pdf"])
+    # the last two are left out: one nests too deep, one has a brace that readers count differently
+    assert field == "{:a}b{c.pdf:PDF};:x{.pdf:PDF};{:}y.pdf:PDF"
+    assert jabref_file_paths(
+        parse_bibtex("@misc{k, file = {" + field + "}}").entries["k"].fields["file"]
+    ) == [
+        "a}b{c.pdf",
+        "x{.pdf",
+        "}y.pdf",
+    ]
 
 
 def test_bibtex_notes_keywords_month_and_type(hostile: list[ExportEntry], keys: dict[str, str]) -> None:
@@ -451,6 +467,7 @@ def test_braces_nest() -> None:
 def test_verbatim_percent_encodes_only_braces_that_do_not_nest() -> None:
     assert Export.verbatim("10.1000/{a}_b%") == "10.1000/{a}_b%"
     assert Export.verbatim("http://x/{a") == "http://x/%7Ba"
+    assert Export.verbatim("10.1/a\\{b}") == "10.1/a\\%7Bb%7D"
 
 
 @pytest.mark.parametrize(
@@ -515,6 +532,9 @@ def test_arbitrary_text_still_parses(rows: list[tuple[str, list[dict[str, Any]],
     text = bibtex_text(entries)
     parsed = parse_bibtex(text)
     assert len(parsed.entries) == len(entries)
+    # bibtexparser takes a brace after a backslash for an escaped one: it must find the same entries
+    also = bibtexparser.parse_string(text)
+    assert not also.failed_blocks and len(also.entries) == len(entries)
     records = read_ris(ris_text(entries))
     assert len(records) == len(entries)
     for (key, entry), record in zip(Export.keyed_entries(entries), records, strict=True):
@@ -532,9 +552,10 @@ def test_arbitrary_text_still_parses(rows: list[tuple[str, list[dict[str, Any]],
         for (last, first), wanted in zip(found, expected, strict=True):
             if not any(ligature in "".join(wanted) for ligature in LIGATURES):
                 assert (last, first) == wanted
-        # (pybtex turns each whitespace run in a value into one space; JabRef keeps it as it is)
-        nesting = [re.sub(r"\s+", " ", p) for p in entry.file_paths if Export.braces_nest(p)]
-        assert jabref_file_paths(fields.get("file", "")) == nesting
+        # pybtex turns each whitespace run into one space: the escaped runs of spaces survive that,
+        # while a lone tab or line separator still becomes a space
+        kept = [p for p in entry.file_paths if Export.braces_are_safe(Export.jabref_file_field([p]) or "{")]
+        assert jabref_file_paths(fields.get("file", "")) == [re.sub(r"\s", " ", p) for p in kept]
         assert record.get("L1", []) == [Export.ris_value(p) for p in entry.file_paths if Export.ris_value(p)]
 
 
