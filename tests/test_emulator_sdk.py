@@ -165,3 +165,11 @@ def test_groups_annotations_and_files_through_the_sdk(
     [file] = list(doc.files.iter())
     note = file.add_sticky_note("Look here", 100, 200, 1)
     assert note.type == "sticky_note"
+
+
+def test_sdk_upload_of_a_name_with_spaces(session: MendeleySession, tmp_path: Path) -> None:
+    # The SDK sends `Content-Disposition: attachment; filename=my paper.pdf`, unquoted.
+    source = tmp_path / "my paper.pdf"
+    source.write_bytes(b"%PDF-1.4 spaced")
+    doc = session.documents.create("Spaced", "journal")
+    assert doc.attach_file(str(source)).file_name == "my paper.pdf"

@@ -13,6 +13,7 @@ from .errors import bad_request
 from .models import Document, File
 from .state import Library
 
+_BARE_FILENAME = re.compile(r'(?:^|;)\s*filename\s*=\s*([^";][^;]*)', re.IGNORECASE)
 _DOCUMENT_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?document"?', re.IGNORECASE)
 
 
@@ -47,8 +48,14 @@ def read_upload(request: Request) -> Upload:
     disposition = request.headers.get("Content-Disposition")
     if not disposition:
         raise bad_request("Content-Disposition with a filename is required")
-    _, options = parse_options_header(_header_text(disposition))
+    disposition = _header_text(disposition)
+    _, options = parse_options_header(disposition)
     file_name = options.get("filename")
+    bare = _BARE_FILENAME.search(disposition)
+    if bare and "filename*" not in disposition.lower():
+        # The SDK sends `filename=my paper.pdf` unquoted; like a lenient server we take the whole
+        # value up to the next `;` rather than stopping at the first space.
+        file_name = bare.group(1).strip()
     if not file_name:
         raise bad_request("Content-Disposition has no filename")
     data = request.get_data()
