@@ -50,7 +50,8 @@ def _plain(value: Any) -> str:
 
 def _first_last_name(document: Mapping[str, Any]) -> str:
     for role in ("authors", "editors"):
-        for person in document.get(role) or ():
+        people = document.get(role)
+        for person in people if isinstance(people, list | tuple) else ():
             if isinstance(person, Mapping):
                 name = _plain(person.get("last_name")) or _plain(person.get("first_name"))
                 if name:

@@ -91,7 +91,8 @@ def texts(value: Any) -> list[str]:
 def persons(document: Mapping[str, Any], role: str) -> list[tuple[str, str]]:
     """(last, first) of each person in `authors`/`editors`/`translators`; a lone first name is the last."""
     found = []
-    for person in document.get(role) or ():
+    people = document.get(role)
+    for person in people if isinstance(people, list | tuple) else ():
         if isinstance(person, Mapping):
             last, first = text(person.get("last_name")), text(person.get("first_name"))
             if last or first:
@@ -106,7 +107,8 @@ def identifier(document: Mapping[str, Any], name: str) -> str:
 
 def month_number(document: Mapping[str, Any], field: str = "month", top: int = 12) -> int | None:
     value = document.get(field)
-    number = int(value) if isinstance(value, int | str) and str(value).strip().isdigit() else 0
+    digits = re.fullmatch(r"[0-9]{1,2}", text(value))
+    number = int(digits.group()) if digits and not isinstance(value, bool) else 0
     return number if 1 <= number <= top else None
 
 
@@ -161,7 +163,7 @@ def annotation_note(annotation: Mapping[str, Any]) -> str:
     positions = annotation.get("positions")
     first = positions[0] if isinstance(positions, list) and positions else None
     page = first.get("page") if isinstance(first, Mapping) else None
-    where = f" (page {page})" if isinstance(page, int) and kind != "note" else ""
+    where = f" (page {page})" if type(page) is int and kind != "note" else ""
     return f"{ANNOTATION_LABELS.get(kind, 'Annotation')}{where}: {body}"
 
 
@@ -237,6 +239,8 @@ def verbatim(value: str) -> str:
     are percent-encoded, the one form of them BibTeX can carry (and a valid one in URLs and DOIs)."""
     if not braces_are_safe(value):
         value = re.sub(r"[{}]", lambda m: quote(m.group()), value)
+    if value.endswith("\\"):  # it would stand before the value's closing brace
+        value = value[:-1] + quote("\\")
     return _LINE_START_AT.sub(r"\1%40", value) if "@" in value else value  # `@` starting a line: see above
 
 
@@ -356,8 +360,8 @@ def bibtex_fields(entry: ExportEntry) -> list[Field]:
     add("year", year)
     if month:
         fields.append(Field("month", MONTHS[month - 1], enclosing="no-enclosing"))
-    if year.isdigit() and month and day:
-        add("date", f"{int(year):04d}-{month:02d}-{day:02d}")
+    if re.fullmatch(r"[0-9]{4}", year) and month and day:
+        add("date", f"{year}-{month:02d}-{day:02d}")
     add("publisher", text(doc.get("publisher")))
     add("address", text(doc.get("city")))
     add("school" if kind.endswith("thesis") else "institution", text(doc.get("institution")))

@@ -468,6 +468,7 @@ def test_verbatim_percent_encodes_only_braces_that_do_not_nest() -> None:
     assert Export.verbatim("10.1000/{a}_b%") == "10.1000/{a}_b%"
     assert Export.verbatim("http://x/{a") == "http://x/%7Ba"
     assert Export.verbatim("10.1/a\\{b}") == "10.1/a\\%7Bb%7D"
+    assert Export.verbatim("http://x/\\") == "http://x/%5C"
 
 
 @pytest.mark.parametrize(
@@ -557,6 +558,50 @@ def test_arbitrary_text_still_parses(rows: list[tuple[str, list[dict[str, Any]],
         kept = [p for p in entry.file_paths if Export.braces_are_safe(Export.jabref_file_field([p]) or "{")]
         assert jabref_file_paths(fields.get("file", "")) == [re.sub(r"\s", " ", p) for p in kept]
         assert record.get("L1", []) == [Export.ris_value(p) for p in entry.file_paths if Export.ris_value(p)]
+
+
+TEXT_FIELDS = (
+    "title", "abstract", "source", "pages", "volume", "issue", "publisher", "city", "institution",
+    "series", "chapter", "revision", "genre", "language", "short_title", "citation_key", "notes",
+    "accessed", "type", "created", "id", "patent_owner",
+)  # fmt: skip
+anything = st.none() | st.booleans() | st.integers(-5, 3000) | texts_ | st.lists(texts_, max_size=2)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {name: anything for name in TEXT_FIELDS},
+            optional={
+                "year": anything,
+                "month": anything,
+                "day": anything,
+                "edition": anything,
+                "keywords": anything,
+                "tags": anything,
+                "websites": anything,
+                "authors": anything | people_,
+                "editors": people_,
+                "identifiers": st.dictionaries(
+                    st.sampled_from(["doi", "isbn", "issn", "pmid", "arxiv", "scopus", "ssrn"]), anything
+                ),
+            },
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.lists(st.fixed_dictionaries({"type": anything, "text": anything, "positions": anything}), max_size=3),
+)
+def test_any_field_of_any_type_still_parses(
+    docs: list[dict[str, Any]], annotations: list[dict[str, Any]]
+) -> None:
+    entries = [ExportEntry(doc, [], annotations) for doc in docs]
+    text = bibtex_text(entries)
+    assert len(parse_bibtex(text).entries) == len(entries)
+    also = bibtexparser.parse_string(text)
+    assert not also.failed_blocks and len(also.entries) == len(entries)
+    assert len(read_ris(ris_text(entries))) == len(entries)
 
 
 # ---------------------------------------------------------------- determinism and keys
