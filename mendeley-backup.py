@@ -27,8 +27,9 @@ def configure_logging(verbosity: int) -> None:
     """Messages go to stderr: errors always, warnings unless quiet, progress notes with -v, details with -vv."""
     level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
     logging.basicConfig(level=level, stream=sys.stderr, format="mendeley-backup: %(message)s")
-    if verbosity < 2:
-        logging.getLogger("urllib3").setLevel(logging.ERROR)
+    # Their debug output carries URLs with signatures, and tokens: never shown, whatever the verbosity.
+    for talkative in ("urllib3", "requests_oauthlib", "oauthlib"):
+        logging.getLogger(talkative).setLevel(logging.WARNING)
 
 
 def summary_lines(result: LibraryResult) -> list[str]:
