@@ -2,28 +2,27 @@
 
 Pure functions, no I/O: the backup worker writes the returned strings itself. Both texts are
 deterministic and independent of input order: entries are sorted by (created, id) (then by their
-whole content, so even duplicates sort the same), and get their keys from `CitationKeys`.
+whole content, so even duplicates sort the same) and get their keys from `CitationKeys`.
 
-Choices (see also the docstrings below):
-- BibTeX is written with bibtexparser's model and writer. Text fields are kept as UTF-8 (biber,
-  JabRef, Zotero and pybtex read UTF-8); only the ten LaTeX specials `# $ % & ~ _ ^ \\ { }` are escaped,
-  with pylatexenc's own replacements for them. Braces are the one exception: pylatexenc writes `\\{`,
-  but BibTeX and pybtex count that brace all the same, so a value whose braces do not nest is written
-  with `\\textbraceleft`/`\\textbraceright` (which hold no brace) instead.
-- Verbatim fields (doi, url, eprint, isbn, issn, pmid, …) are written as they are: biber reads them
-  verbatim, so escaping would change them. Only braces that do not nest are percent-encoded (`%7B`).
-- `file` uses JabRef's format, which Zotero's BibTeX import reads too: `:path:TYPE` items joined by `;`,
-  with `\\`, `:` and `;` in a path escaped by a backslash (JabRef's escaping, not LaTeX).
-- Personal notes go to `annote` (never printed by bibliography styles; Zotero imports it as a note):
-  the document's notes, then the text of its annotations (notes, sticky notes, highlights with text).
-- RIS is written with rispy. RIS is line-based and some readers take any line break for the end of a
-  value, so line breaks (and the spaces around them) inside a value become one space.
+Choices (details in the docstrings below):
+- BibTeX is written with bibtexparser's model and writer. Text stays UTF-8 (biber, JabRef, Zotero and
+  pybtex read UTF-8); only the ten LaTeX specials `# $ % & ~ _ ^ \\ { }` are escaped, with pylatexenc's
+  replacements for them. Braces are the one exception: pylatexenc writes `\\{`, which BibTeX and pybtex
+  count as a brace all the same, so a value whose braces do not nest gets `{\\textbraceleft}` and
+  `{\\textbraceright}` instead. An `@` starting a line is written `{@}`.
+- Verbatim fields (doi, url, eprint, isbn, issn, pmid, …) are written as they are, since biber reads
+  them verbatim; only what no reader could parse (braces that do not nest, …) is percent-encoded.
+- `file` is JabRef's field, which Zotero's BibTeX import reads too: see `jabref_file_field`.
+- Personal notes go to `annote` (no bibliography style prints it; Zotero imports it as a note): the
+  document's notes as plain text, then the text of its annotations, by (created, id).
+- RIS is written with rispy's writer and field names. RIS is line-based and some readers end a value
+  at any line break, so line breaks (and the spaces around them) inside a value become one space.
 """
 
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
@@ -337,7 +336,7 @@ def bibtex_fields(entry: ExportEntry) -> list[Field]:
     kind = bibtex_type(doc)
     fields: list[Field] = []
 
-    def add(name: str, value: str, encode: Any = latex_escape) -> None:
+    def add(name: str, value: str, encode: Callable[[str], str] = latex_escape) -> None:
         if value:
             fields.append(Field(name, encode(value)))
 
