@@ -71,7 +71,7 @@ def test_latency_applies_to_the_api_not_to_controls(emulator: EmulatorProcess, a
     assert time.monotonic() - start >= 0.3
     start = time.monotonic()
     emulator.stats()
-    assert time.monotonic() - start < 0.25
+    assert time.monotonic() - start < 0.29
 
 
 def test_requests_are_served_in_parallel(emulator: EmulatorProcess, api: ApiSession) -> None:
@@ -160,7 +160,7 @@ def test_bandwidth_is_one_shared_link(emulator: EmulatorProcess, api: ApiSession
         sizes = list(pool.map(lambda u: len(requests.get(u, timeout=10).content), urls))
     both = time.monotonic() - start
     assert sizes == [60_000, 60_000]
-    assert 0.25 <= single < 0.6
+    assert 0.25 <= single < 1.0
     assert both >= 0.55  # 120 KB over one 200 KB/s link, not two
 
 

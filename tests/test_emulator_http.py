@@ -510,3 +510,22 @@ def test_control_endpoints_refuse_other_hosts() -> None:
     client = Client(EmulatorApp(Emulator()))
     assert client.get("/_emulator/stats", environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code == 403
     assert client.get("/_emulator/stats", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 200
+
+
+def test_conditional_update(api: ApiSession) -> None:
+    doc = create(api)
+    stale = "Sat, 01 Jan 2000 00:00:00 GMT"
+    rsp = api.patch(f"/documents/{doc['id']}", json={"year": 2001}, headers={"If-Unmodified-Since": stale})
+    assert rsp.status_code == 412
+    fresh = "Fri, 01 Jan 2100 00:00:00 GMT"
+    rsp = api.patch(f"/documents/{doc['id']}", json={"year": 2001}, headers={"If-Unmodified-Since": fresh})
+    assert rsp.status_code == 200 and rsp.json()["year"] == 2001
+    cleared = api.patch(f"/documents/{doc['id']}", json={"year": None}).json()
+    assert "year" not in cleared
+    assert api.patch(f"/documents/{doc['id']}", json={"title": None}).status_code == 400
+
+
+def test_tiny_seeded_files(emulator: EmulatorProcess) -> None:
+    created = emulator.seed(documents=20, files_per_document=3, file_size=1, seed=1)
+    assert created["counts"]["files"] == 60
+    assert all(f["size"] == 1 for f in emulator.library()["files"])

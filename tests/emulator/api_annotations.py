@@ -69,9 +69,7 @@ def create_annotation(emu: Emulator, request: Request) -> Response:
     lib = emu.library
     with lib.lock:
         doc = lib.document(document_id)
-        if kind == "note" and any(
-            a.document_id == doc.id and a.type == "note" for a in lib.annotations.values()
-        ):
+        if kind == "note" and any(lib.annotations[a].type == "note" for a in doc.annotation_ids):
             # The core resources: "Only a single note annotation can be attached to a document".
             raise ApiError(409, "This document already has a note")
         if kind != "note" and "filehash" not in fields and doc.file_ids:

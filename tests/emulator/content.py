@@ -28,8 +28,8 @@ def synthetic_bytes(seed: int, size: int, mime_type: str) -> bytes:
     else:
         head = b"emulator file " + str(seed).encode() + b"\n"
         tail = b""
-    if size <= len(head) + len(tail):
-        return (head + tail + rng.randbytes(size))[:size]
+    if size < len(head) + len(tail) + 16:
+        return rng.randbytes(size)  # too small for the shell
     return head + rng.randbytes(size - len(head) - len(tail)) + tail
 
 

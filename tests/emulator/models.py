@@ -59,6 +59,7 @@ class Document:
     trashed: bool = False
     file_ids: list[str] = field(default_factory=list)
     folder_ids: set[str] = field(default_factory=set)
+    annotation_ids: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)

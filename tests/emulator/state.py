@@ -126,8 +126,8 @@ class Library:
         now = self.clock.stamp()
         for file_id in list(doc.file_ids):
             self._drop_file(self.files[file_id], now)
-        for ann in [a for a in self.annotations.values() if a.document_id == doc.id]:
-            self._drop_annotation(ann, now)
+        for ann_id in sorted(doc.annotation_ids):
+            self._drop_annotation(self.annotations[ann_id], now)
         for folder_id in doc.folder_ids:
             folder = self.folders.get(folder_id)
             if folder is not None:
@@ -138,9 +138,9 @@ class Library:
 
     # ----- files ---------------------------------------------------------------------------------
 
-    def add_file(self, file: File, *, touch: bool = True) -> File:
+    def add_file(self, file: File, *, touch: bool = True, unique: bool = True) -> File:
         doc = self.documents[file.document_id]
-        if any(self.files[f].filehash == file.filehash for f in doc.file_ids):
+        if unique and any(self.files[f].filehash == file.filehash for f in doc.file_ids):
             # The reference: "A document can only attach a file once — attempting to re-upload an
             # existing file to a document will generate a 400 Bad Request response."
             raise ApiError(400, "File already attached to this document")
@@ -208,6 +208,7 @@ class Library:
     def add_annotation(self, ann: Annotation) -> Annotation:
         self.annotations[ann.id] = ann
         self.annotation_order.add(ann)
+        self.documents[ann.document_id].annotation_ids.add(ann.id)
         return ann
 
     def annotation(self, id_: str) -> Annotation:
@@ -222,7 +223,9 @@ class Library:
     def _drop_annotation(self, ann: Annotation, now: int) -> None:
         del self.annotations[ann.id]
         self.annotation_order.remove(ann)
-        group_id = self.documents[ann.document_id].group_id
+        doc = self.documents[ann.document_id]
+        doc.annotation_ids.discard(ann.id)
+        group_id = doc.group_id
         self.deleted_annotations.append(Deletion(ann.id, now, group_id, ann.document_id))
 
     # ----- groups --------------------------------------------------------------------------------
