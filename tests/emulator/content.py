@@ -46,11 +46,12 @@ def file_bytes(file: File) -> bytes:
 def content_disposition(file_name: str) -> str:
     """`attachment; filename="…"`, plus RFC 5987 `filename*` for names that are not plain ASCII.
 
-    The quoted form is what the SDK reads (`filename="(\\S+)"`), so it is always first.
+    The quoted form is what the SDK reads (`filename="(\\S+)"`), so it comes first; it keeps
+    Latin-1 characters (HTTP headers are Latin-1) and replaces others, quotes and controls with `_`.
     """
-    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in file_name)
+    fallback = "".join(c if (32 <= ord(c) < 127 or 160 <= ord(c) < 256) and c not in '"\\' else "_" for c in file_name)
     value = f'attachment; filename="{fallback}"'
-    if fallback != file_name:
+    if not file_name.isascii() or fallback != file_name:
         value += "; filename*=UTF-8''" + quote(file_name, safe="")
     return value
 
