@@ -8,11 +8,11 @@ from werkzeug.wrappers import Request, Response
 
 from . import render
 from .content import file_bytes
+from .context import Emulator
 from .errors import bad_request, not_found
 from .faults import FaultSettings
 from .models import Group
 from .seeding import SeedRequest, seed
-from .state import Library
 from .web import json_body, json_response, no_content
 
 
@@ -23,12 +23,12 @@ def _body(request: Request) -> dict[str, Any]:
     return body
 
 
-def reset(emu: Any, request: Request) -> Response:
+def reset(emu: Emulator, request: Request) -> Response:
     emu.reset()
     return no_content()
 
 
-def token(emu: Any, request: Request) -> Response:
+def token(emu: Emulator, request: Request) -> Response:
     """A token like /oauth/token's; optional JSON `{"lifetime_s": …, "client_id": …}`."""
     body = _body(request)
     lifetime = body.get("lifetime_s", emu.faults.settings.token_lifetime_s)
@@ -37,33 +37,33 @@ def token(emu: Any, request: Request) -> Response:
     return json_response(emu.tokens.issue(body.get("client_id"), lifetime))
 
 
-def seed_library(emu: Any, request: Request) -> Response:
+def seed_library(emu: Emulator, request: Request) -> Response:
     return json_response(seed(emu.library, SeedRequest.from_json(_body(request))))
 
 
-def get_faults(emu: Any, request: Request) -> Response:
+def get_faults(emu: Emulator, request: Request) -> Response:
     return json_response(emu.faults.settings.to_json())
 
 
-def set_faults(emu: Any, request: Request) -> Response:
+def set_faults(emu: Emulator, request: Request) -> Response:
     """Replace the whole fault setting (fields left out take their defaults)."""
     emu.set_faults(FaultSettings.from_json(_body(request)))
     return json_response(emu.faults.settings.to_json())
 
 
-def get_stats(emu: Any, request: Request) -> Response:
+def get_stats(emu: Emulator, request: Request) -> Response:
     return json_response(emu.stats.to_json())
 
 
-def reset_stats(emu: Any, request: Request) -> Response:
+def reset_stats(emu: Emulator, request: Request) -> Response:
     emu.stats.reset()
     return no_content()
 
 
-def create_group(emu: Any, request: Request) -> Response:
+def create_group(emu: Emulator, request: Request) -> Response:
     """Groups cannot be created through the API; tests make them here. Answers the group JSON."""
     body = _body(request)
-    lib: Library = emu.library
+    lib = emu.library
     name = body.get("name")
     if not isinstance(name, str) or not name:
         raise bad_request("name is required")
@@ -84,10 +84,10 @@ def create_group(emu: Any, request: Request) -> Response:
     return json_response(out, status=201)
 
 
-def library(emu: Any, request: Request) -> Response:
+def library(emu: Emulator, request: Request) -> Response:
     """The whole state, each object exactly as the API renders it (documents in view=all with
     their files as the document-with-files-list listing shows them), in created order."""
-    lib: Library = emu.library
+    lib = emu.library
     with lib.lock:
         docs = list(lib.document_order)
         out = {
@@ -108,7 +108,7 @@ def library(emu: Any, request: Request) -> Response:
     return json_response(out)
 
 
-def file_content(emu: Any, request: Request, id: str) -> Response:
+def file_content(emu: Emulator, request: Request, id: str) -> Response:
     """The bytes of a file, without signing, faults or counting."""
     with emu.library.lock:
         file = emu.library.files.get(id)
