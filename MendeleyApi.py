@@ -106,8 +106,9 @@ class MendeleyApi:
         return self._list(f"/folders/{folder_id}/documents", {}, DOCUMENT)
 
     def annotations(self, group_id: str | None = None, modified_since: datetime | None = None,
-                    deleted_since: datetime | None = None) -> Listing:
-        params = {"group_id": group_id, "modified_since": _time(modified_since), "deleted_since": _time(deleted_since)}
+                    deleted_since: datetime | None = None, document_id: str | None = None) -> Listing:
+        params = {"group_id": group_id, "modified_since": _time(modified_since), "deleted_since": _time(deleted_since),
+                  "document_id": document_id}
         return self._list("/annotations", params, ANNOTATION, limit=ANNOTATION_PAGE_LIMIT)
 
     def groups(self) -> Listing:

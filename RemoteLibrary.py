@@ -70,7 +70,21 @@ def fetch_snapshot(api: MendeleyApi, group_id: str | None, cutoff: datetime | No
         _complete(annotations, "annotations", snapshot)
         snapshot.annotations = _by_id(annotations)
         snapshot.deleted_annotation_ids = set(_by_id(api.annotations(group_id, deleted_since=since)))
+        _add_annotations_of_returning(api, snapshot, since, held)
     return snapshot
+
+
+def _add_annotations_of_returning(api: MendeleyApi, snapshot: Snapshot, since: datetime,
+                                  held: Mapping[str, Entry]) -> None:
+    """A document new to the backup but created before the cut-off (back from the trash, say) has annotations
+    the listing of changed ones does not show: they are listed by document. A document created after the
+    cut-off needs none of this, its annotations being younger still."""
+    for doc_id, document in snapshot.documents.items():
+        created = parse_time(document.get("created"))
+        if doc_id not in held and (created is None or created < since):
+            annotations = api.annotations(document_id=doc_id)
+            _complete(annotations, "annotations", snapshot)
+            snapshot.annotations.update(_by_id(annotations))
 
 
 def _add_memberships(api: MendeleyApi, snapshot: Snapshot, held: Mapping[str, Entry]) -> None:
