@@ -114,8 +114,10 @@ class BackupWorker:
         return state.cutoff - state.last_full_listing >= timedelta(days=options.full_every_days)
 
     def _check_mass_deletion(self, plan: Plan) -> None:
-        held = sum(not entry.trashed for entry in self._state.entries.values())
-        removed = plan.removed_count
+        """Only removals delete backed-up documents (those kept from the trash included); moving a document to
+        the kept trash deletes nothing, however many are moved."""
+        held = len(self._state.entries)
+        removed = len(plan.removals)
         limit = held * self._options.max_delete_percent / 100
         if held and removed > limit and not self._options.force:
             raise MassDeletionError(

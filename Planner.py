@@ -104,10 +104,6 @@ class Plan:
     def annotation_changes(self) -> int:
         return sum(len(plan.annotation_upserts) + len(plan.annotation_removals) for plan in self.documents)
 
-    @property
-    def removed_count(self) -> int:
-        return self.counts[REMOVED]
-
     def describe(self) -> list[str]:
         return [plan.describe() for plan in self.documents] + [removal.describe() for removal in self.removals]
 
