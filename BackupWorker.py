@@ -213,7 +213,6 @@ class BackupWorker:
             return
         folders = sorted(snapshot.folders.values(), key=lambda folder: str(folder.get("id")))
         self._writer.write_json(self._root / FOLDERS_FILE, folders)
-        self._state.folders = snapshot.folders
 
     def _write_exports(self, changed: bool, result: LibraryResult) -> None:
         try:
@@ -225,9 +224,12 @@ class BackupWorker:
             result.failures.append(f"exports: {error}")
 
     def _advance(self, snapshot: Snapshot, succeeded: bool) -> None:
-        """Move the incremental cut-off to the server's clock, only when the run missed nothing."""
+        """Move the incremental cut-off to the server's clock, and take the folder tree as the one the documents'
+        folders follow (a rename the run failed to carry out is tried again from it), only when the run missed
+        nothing."""
         if not succeeded or snapshot.incomplete:
             return
+        self._state.folders = snapshot.folders
         server_time: datetime | None = snapshot.server_time or snapshot.newest_change
         if server_time is None:
             return
