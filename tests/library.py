@@ -52,6 +52,11 @@ def restore_document(api: ApiSession, doc_id: str) -> None:
     _ok(api.post(f"/trash/{doc_id}/restore"))
 
 
+def delete_trashed(api: ApiSession, doc_id: str) -> None:
+    """Delete a document in the trash for good."""
+    _ok(api.delete(f"/trash/{doc_id}"))
+
+
 def create_annotation(api: ApiSession, doc_id: str, kind: str, **fields: Any) -> dict[str, Any]:
     body = {"document_id": doc_id, "type": kind, **fields}
     return _ok(api.post("/annotations", json=body, headers={"Content-Type": ANNOTATION}))

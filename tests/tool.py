@@ -114,3 +114,9 @@ def state_of(root: Path) -> dict[str, Any]:
 def document_folders(root: Path) -> dict[str, str]:
     """Document id -> its folder, as the state file records it."""
     return state_of(root)["documents"]
+
+
+def annotations_of(library: dict[str, Any], doc_id: str) -> list[dict[str, Any]]:
+    """The emulator's annotations of one document (from `emulator.library()`), in annotations.json's order."""
+    found = [item for item in library["annotations"] if item["document_id"] == doc_id]
+    return sorted(found, key=lambda item: (item["created"], item["id"]))
