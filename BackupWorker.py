@@ -91,15 +91,16 @@ class BackupWorker:
         if options.dry_run:
             result.plan_lines = [f"{self._label}: {line}" for line in plan.describe()]
             return result
+        if plan.documents or plan.removals:
+            self._state.exports_outdated = True  # checkpointed: a run killed before the exports leaves them to the next
         result.failures = self._apply(plan, result)
         if result.failures:
             log.warning("%s: %d document(s) could not be backed up; removals are postponed to a run without errors",
                         self._label, len(result.failures))
         else:
             self._remove(plan, result)
-        changed = bool(plan.documents or plan.removals)
         self._write_folders(snapshot)
-        self._write_exports(changed, result)
+        self._write_exports(result)
         self._advance(snapshot, succeeded=not result.failures)
         self.save_state()
         return result
@@ -214,9 +215,10 @@ class BackupWorker:
         folders = sorted(snapshot.folders.values(), key=lambda folder: str(folder.get("id")))
         self._writer.write_json(self._root / FOLDERS_FILE, folders)
 
-    def _write_exports(self, changed: bool, result: LibraryResult) -> None:
+    def _write_exports(self, result: LibraryResult) -> None:
         try:
-            write_exports(self._root, self._state, self._writer, force=changed)
+            write_exports(self._root, self._state, self._writer, force=self._state.exports_outdated)
+            self._state.exports_outdated = False
         except OSError as error:
             if is_fatal(error):
                 raise fatal_error(error, self._root) from error

@@ -85,6 +85,7 @@ class BackupState:
     groups: dict[str, str] = field(default_factory=dict)  # group id -> its folder (top-level state only)
     pending: list[str] = field(default_factory=list)  # files no longer wanted, deleted by the next successful run
     from_original: bool = False  # loaded from a backup the original tool wrote
+    exports_outdated: bool = False  # documents changed since library.bib and library.ris were last written
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -101,6 +102,8 @@ class BackupState:
             data["groups"] = self.groups
         if self.pending:
             data["pending_removals"] = self.pending
+        if self.exports_outdated:
+            data["exports_outdated"] = True
         return data
 
 
@@ -111,7 +114,8 @@ def state_from_json(data: Any, root: Path) -> BackupState:
     state = BackupState(pattern=str(data["pattern"]), cutoff=parse_time(data.get("last_backup_time")),
                         last_full_listing=parse_time(data.get("last_full_listing")),
                         folders=dict(data.get("folders") or {}), groups=dict(data.get("groups") or {}),
-                        pending=[str(path) for path in data.get("pending_removals") or []])
+                        pending=[str(path) for path in data.get("pending_removals") or []],
+                        exports_outdated=bool(data.get("exports_outdated")))
     entries = data.get("entries")
     state.from_original = not isinstance(entries, dict)
     for doc_id, path in data["documents"].items():
