@@ -220,3 +220,22 @@ def test_citation_keys_stay_when_documents_are_added(emulator, api, tmp_path):
     create_document(api, "Paper three", ["Doe"])
     tool.run()
     assert keys() == {**before, "Paper three": "Doe2024Paperb"}
+
+
+def test_exports_a_run_did_not_get_to_write_are_written_by_the_next(emulator, api, tmp_path):
+    create_document(api, "Paper one", ["Doe"])
+    tool = BackupTool(emulator, tmp_path)
+    tool.run()
+    bib = tool.backup / "library.bib"
+    old = bib.read_bytes()
+    create_document(api, "Paper two", ["Doe"])
+    # The run backs the new document up, then cannot write the export (a folder is in its way) ...
+    bib.unlink()
+    bib.mkdir()
+    assert tool.run(expect=3).summary.new == 1
+    # ... and ends leaving the old export, as a run killed at that moment would.
+    bib.rmdir()
+    bib.write_bytes(old)
+    assert tool.run().summary == Summary()
+    assert "Paper two" in bib.read_text(encoding="utf-8")
+    assert "Paper two" in (tool.backup / "library.ris").read_text(encoding="utf-8")
