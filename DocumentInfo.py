@@ -5,7 +5,7 @@ Formats, kept compatible with the original tool so that its backup folders carry
 - `<backup>/info.json`, the state: `{"last_backup_time": ISO-8601, "documents": {id: relative folder},
   "pattern": "..."}` plus this tool's own keys (`format`, `entries`, ...) which the original ignores.
 - `<document folder>/info.json`: `{"document": <the API's JSON for view=all>, "files": {file id: file name}}`.
-- `<document folder>/annotations.json`: the document's annotations, the API's JSON, ordered by id.
+- `<document folder>/annotations.json`: the document's annotations, the API's JSON, ordered by (created, id).
 """
 
 import contextlib
