@@ -18,7 +18,7 @@ ODD_DOCUMENTS = [
     {"title": "Braces {and} 100% of $x_1$ & #hash_tags", "type": "journal", "source": "J. of {Odd} & Co_",
      "authors": [{"first_name": "Zoë", "last_name": "Ødegård"}, {"last_name": "Smith & Sons Ltd"}],
      "identifiers": {"doi": "10.1000/a_b%c#d", "issn": "1234-567X", "pmid": "998877", "arxiv": "2101.00001"},
-     "notes": "<b>Important:</b> 50% & more", "file": "100% {draft} & notes #1_v2.pdf"},
+     "notes": "<b>Important:</b> 50% & more", "file": "100% {draft} & notes; #1_v2.pdf"},
     {"title": "Unbalanced } brace { with ~ tilde ^ caret \\ backslash", "type": "book",
      "authors": [{"first_name": "José", "last_name": "de la Cruz"}, {"first_name": "A.", "last_name": "Núñez"}],
      "editors": [{"first_name": "Олег", "last_name": "Иванов"}], "publisher": "Éditions du Seuil",

@@ -10,7 +10,9 @@ from tests.library import (
     create_annotation,
     create_document,
     create_folder,
+    delete_annotation,
     delete_document,
+    update_annotation,
 )
 from tests.tool import (
     BackupTool,
@@ -125,3 +127,17 @@ def test_an_unknown_group_is_reported_and_the_rest_backed_up(emulator, tmp_path,
     assert run.summary == Summary(new=3, annotations=2)
     assert "No such group" in run.stderr
     assert [path.name for path in (tool.backup / "groups").iterdir()] == ["Lab reading list"]
+
+
+def test_annotations_of_a_group_follow_it_incrementally(emulator, api, tmp_path, libraries):
+    tool = BackupTool(emulator, tmp_path)
+    tool.run("--groups", "all")
+    paper = libraries["team_docs"]["with_file"]["id"]
+    note, highlight = annotations_of(emulator.library(), paper)
+    update_annotation(api, note["id"], text="revised in the group")
+    delete_annotation(api, highlight["id"])
+    emulator.reset_stats()
+    assert tool.run("--groups", "all").summary == Summary(updated=1, annotations=2)
+    assert "GET /files/{id}" not in emulator.stats()["by_endpoint"]
+    saved = read_json(tool.backup / "groups/Équipe_ Recherche_Π/Doe/2024 - Team paper/annotations.json")
+    assert saved == annotations_of(emulator.library(), paper) and saved[0]["text"] == "revised in the group"
