@@ -1,7 +1,8 @@
 """Hands out the paths of document folders and files so that no two share one, and names stay stable.
 
 Two documents (or two files of one document) that map to the same path are both kept: the one that holds
-the path keeps it, the others get ` (2)`, ` (3)`, ... in the order the caller asks. Paths are compared as a
+the path keeps it, the others get ` (2)`, ` (3)`, ... in the order the caller asks. A parent folder that
+would stand where a file is gets a number too, since nothing can live under a file. Paths are compared as a
 case-insensitive file system would, so a backup copied to macOS or Windows stays whole.
 """
 
@@ -16,19 +17,24 @@ FILE, FOLDER, PARENT, RESERVED = "file", "folder", "parent", "reserved"
 
 
 class PathAllocator:
-    def __init__(self, reserved_names: Iterable[str] = ()) -> None:
-        # collision key -> FILE, FOLDER (a document's), PARENT (above one) or RESERVED (the backup's own name,
-        # which no document may take; the planner keeps documents from starting their paths with one)
+    def __init__(self, reserved_names: Iterable[str] = (), folder_files: Iterable[str] = ()) -> None:
+        """`reserved_names`: the backup's own names at its top, which no document may take (the planner keeps
+        documents from starting their paths with one). `folder_files`: the files every document folder holds
+        besides the document's own (its info.json), which none of the document's files may take."""
+        # collision key -> FILE, FOLDER (a document's), PARENT (above one) or RESERVED
         self._kinds: dict[str, str] = {}
         for name in reserved_names:
             self._kinds[collision_key(name)] = RESERVED
+        self._folder_files = tuple(folder_files)
 
     def hold_folder(self, path: str) -> None:
-        """Mark a document folder that exists and stays as taken."""
+        """Mark a document folder that exists and stays as taken, with the files every such folder holds."""
         self._kinds[collision_key(path)] = FOLDER
         parts = path.split("/")
         for depth in range(1, len(parts)):
             self._kinds.setdefault(collision_key("/".join(parts[:depth])), PARENT)
+        for name in self._folder_files:
+            self.hold_file(f"{path}/{name}")
 
     def hold_file(self, path: str) -> None:
         """Mark a file that exists and stays (for this run at least) as taken."""
@@ -36,7 +42,7 @@ class PathAllocator:
 
     def folder(self, components: tuple[str, ...]) -> str:
         """A free folder path for `components`, numbering the last component if needed."""
-        parent, last = components[:-1], components[-1]
+        parent, last = self._clear_of_files(components[:-1]), components[-1]
         for number in range(1, 1_000_000):
             path = "/".join((*parent, numbered(last, number, keep_extension=False) if number > 1 else last))
             if self._folder_free(path):
@@ -49,24 +55,33 @@ class PathAllocator:
         for number in range(1, 1_000_000):
             candidate = numbered(name, number, keep_extension=True) if number > 1 else name
             path = f"{folder}/{candidate}"
-            if collision_key(path) not in self._kinds and not self._under_file(path):
+            if collision_key(path) not in self._kinds:
                 self.hold_file(path)
                 return candidate
         raise RuntimeError("no free file name")
 
-    def _folder_free(self, path: str) -> bool:
-        return self._kinds.get(collision_key(path)) in (None, PARENT) and not self._under_file(path)
+    def _clear_of_files(self, parents: tuple[str, ...]) -> tuple[str, ...]:
+        """Parent folders in which none stands where a file is: such a one is numbered until it does not."""
+        clear: list[str] = []
+        for name in parents:
+            candidate, number = name, 1
+            while self._kinds.get(collision_key("/".join((*clear, candidate)))) == FILE:
+                number += 1
+                candidate = numbered(name, number, keep_extension=False)
+            clear.append(candidate)
+        return tuple(clear)
 
-    def _under_file(self, path: str) -> bool:
-        parts = path.split("/")
-        return any(self._kinds.get(collision_key("/".join(parts[:depth]))) == FILE for depth in range(1, len(parts)))
+    def _folder_free(self, path: str) -> bool:
+        return self._kinds.get(collision_key(path)) in (None, PARENT)
 
 
 def fits_folder(current: str, components: tuple[str, ...]) -> bool:
-    """Whether a document folder's current path is what `components` give, possibly numbered."""
+    """Whether a document folder's current path is what `components` give, any component possibly numbered:
+    the last one to stay distinct from another document's, a parent to stay clear of a file or of the backup's
+    own names."""
     parts = tuple(current.split("/"))
-    return len(parts) == len(components) and parts[:-1] == components[:-1] and \
-        _fits(parts[-1], components[-1], keep_extension=False)
+    return len(parts) == len(components) and \
+        all(_fits(part, component, keep_extension=False) for part, component in zip(parts, components, strict=True))
 
 
 def fits_file(current: str, name: str) -> bool:

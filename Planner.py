@@ -22,6 +22,7 @@ TRASH_FOLDER = ".trash"
 RESERVED_TOP_NAMES = ("info.json", "groups", TRASH_FOLDER, "library.bib", "library.ris", "folders.json",
                       ".mendeley-backup-tmp", ".mendeley-backup.lock")
 RESERVED_FILE_NAMES = (DOCUMENT_INFO, ANNOTATIONS_FILE)
+RESERVED_FILE_KEYS = frozenset(collision_key(name) for name in RESERVED_FILE_NAMES)
 
 NEW, UPDATED, MOVED, REMOVED = "new", "updated", "moved", "removed"
 
@@ -142,13 +143,11 @@ class Planner:
         self._pattern = pattern
         self._keep_trashed = keep_trashed
         self._reserved = {collision_key(name) for name in RESERVED_TOP_NAMES}
-        self._allocator = PathAllocator(RESERVED_TOP_NAMES)
+        self._allocator = PathAllocator(RESERVED_TOP_NAMES, RESERVED_FILE_NAMES)
         for entry in entries.values():
             self._allocator.hold_folder(entry.path)
             for record in entry.files.values():
                 self._allocator.hold_file(f"{entry.path}/{record.name}")
-            for name in RESERVED_FILE_NAMES:
-                self._allocator.hold_file(f"{entry.path}/{name}")
         for path in pending:
             self._allocator.hold_file(path)
 
@@ -248,9 +247,11 @@ class Planner:
         return None
 
     def _place_files(self, draft: DocumentPlan) -> None:
-        """Give each file of the document its name: held copies keep theirs, the others get free ones."""
+        """Give each file of the document its name: held copies keep theirs (unless it is the name of the
+        folder's info.json, which an older backup may have let a file take), the others get free ones."""
         for plan in draft.files:
-            if plan.local and not draft.moves and fits_file(plan.local.name, plan.wanted):
+            if plan.local and not draft.moves and fits_file(plan.local.name, plan.wanted) \
+                    and collision_key(plan.local.name) not in RESERVED_FILE_KEYS:
                 plan.name = plan.local.name
         for plan in draft.files:
             if not plan.name:
