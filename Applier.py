@@ -91,6 +91,8 @@ class Applier:
                 if destination.exists() and collision_key(destination_path) not in self._owned:
                     raise NotOursError(f"{destination} is in the way and was not written by mendeley-backup")
                 os.replace(origin, destination)
+                with self.lock:  # the backup's own copy, moved: a wrong one is replaced like any of ours
+                    self._owned.add(collision_key(destination_path))
             current = signature(destination)
             if current and not plan.needs_download and plan.local.sha1 and \
                     current == (plan.local.size, plan.local.mtime_ns):
