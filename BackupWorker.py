@@ -20,8 +20,9 @@ from LibraryExport import write_exports
 from LocalFiles import fatal_error, inside, is_fatal, sha1_of, signature
 from MendeleyApi import MendeleyApi
 from Naming import parse_pattern
-from Planner import UPDATED, DocumentPlan, Plan, Planner, documents_to_reread
+from Planner import MOVED, NEW, REMOVED, UPDATED, DocumentPlan, Plan, Planner, documents_to_reread
 from RemoteLibrary import Snapshot, fetch_snapshot
+from Timestamps import format_time
 
 log = logging.getLogger(__name__)
 
@@ -81,16 +82,22 @@ class BackupWorker:
         pattern = parse_pattern(state.pattern)
         if options.verify:
             self._verify_local_copies()
-        snapshot = fetch_snapshot(self._api, self._group_id, state.cutoff, self._full_listing_due(),
-                                  pattern.uses_folders, state.entries)
+        full = self._full_listing_due()
+        log.info("%s: %s", self._label, "listing the whole library" if full or not state.cutoff else
+                 f"listing what changed since {format_time(state.cutoff)}")
+        snapshot = fetch_snapshot(self._api, self._group_id, state.cutoff, full, pattern.uses_folders, state.entries)
         reread = {doc_id: read_document_info(inside(self._root, state.entries[doc_id].path))[0]
                   for doc_id in documents_to_reread(state.entries, snapshot, state.folders, pattern)}
         plan = Planner(state.entries, pattern, options.keep_trashed, state.pending).plan(snapshot, reread)
         self._check_mass_deletion(plan)
-        result = LibraryResult(counts=plan.counts, annotation_changes=plan.annotation_changes)
+        counts = plan.counts
+        log.info("%s: %d document(s) to add, %d to update, %d to move, %d to remove; %d file(s) to download",
+                 self._label, counts[NEW], counts[UPDATED], counts[MOVED], counts[REMOVED],
+                 sum(file.needs_download for doc_plan in plan.documents for file in doc_plan.files))
         if options.dry_run:
-            result.plan_lines = [f"{self._label}: {line}" for line in plan.describe()]
-            return result
+            return LibraryResult(counts=counts, annotation_changes=plan.annotation_changes,
+                                 plan_lines=[f"{self._label}: {line}" for line in plan.describe()])
+        result = LibraryResult()  # counts what is done as it is done: not a failed document, nor a postponed removal
         if plan.documents or plan.removals:
             self._state.exports_outdated = True  # checkpointed: a run killed before the exports leaves them to the next
         result.failures = self._apply(plan, result)
@@ -179,8 +186,11 @@ class BackupWorker:
             return None
         error = future.exception()
         if error is None:
-            if future.result() and doc_plan.count_as is None:
-                result.counts[UPDATED] += 1  # a silent check found a damaged or outdated copy
+            # A document counted as nothing was refreshed silently, unless the check found a damaged copy.
+            counted = doc_plan.count_as or (UPDATED if future.result() else None)
+            if counted:
+                result.counts[counted] += 1
+            result.annotation_changes += len(doc_plan.annotation_upserts)
             return None
         if isinstance(error, LoginError):
             return error
@@ -198,9 +208,11 @@ class BackupWorker:
         try:
             for removal in plan.removals:
                 applier.remove_document(removal)
+                result.counts[REMOVED] += 1
             applier.remove_pending_files()
             for doc_plan in plan.documents:
                 applier.remove_annotations(doc_plan)
+                result.annotation_changes += len(doc_plan.annotation_removals)
         except OSError as error:
             if is_fatal(error):
                 self.save_state()
