@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from tests.emulator import ApiSession
 
@@ -31,9 +32,16 @@ def update_document(api: ApiSession, doc_id: str, **fields: Any) -> dict[str, An
 
 
 def attach_file(api: ApiSession, doc_id: str, name: str, data: bytes, mime: str = "application/pdf") -> dict[str, Any]:
-    headers = {"Content-Type": mime, "Content-Disposition": f'attachment; filename="{name}"',
+    headers = {"Content-Type": mime, "Content-Disposition": _content_disposition(name),
                "Link": f'<{api.base_url}/documents/{doc_id}>; rel="document"'}
     return _ok(api.post("/files", data=data, headers=headers))
+
+
+def _content_disposition(name: str) -> str:
+    """`filename="…"`, or RFC 5987's `filename*` for a name a quoted header cannot carry (any character)."""
+    if name.isascii() and name.isprintable() and not set(name) & set('"\\'):
+        return f'attachment; filename="{name}"'
+    return "attachment; filename*=UTF-8''" + quote(name, safe="")
 
 
 def delete_file(api: ApiSession, file_id: str) -> None:

@@ -12,6 +12,8 @@ import hashlib
 import json
 import os
 import re
+import shlex
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from tests.emulator import EmulatorProcess
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "mendeley-backup.py"
+BROWSER = REPO / "tests" / "browsers" / "browser.py"
 SECRET = "emulator-secret"
 SUMMARY = re.compile(
     r"^(\d+) new documents were added\n(\d+) documents were removed\n(\d+) documents were updated\n"
@@ -51,6 +54,14 @@ class Run:
         assert match, f"no summary in the output:\n{self.stdout}\n{self.stderr}"
         return Summary(*(int(group) for group in match.groups()))
 
+    @property
+    def error_line(self) -> str:
+        """The one line a failed run writes: on stderr, prefixed with the program's name, nothing on stdout."""
+        lines = self.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("mendeley-backup: ") and not self.stdout, \
+            f"not one error line:\n{self.stdout}\n{self.stderr}"
+        return lines[0]
+
 
 class BackupTool:
     """The tool with a saved authorization-code login on an emulator, backing up into `tmp/backup`."""
@@ -60,6 +71,7 @@ class BackupTool:
         self.tmp = tmp
         self.backup = tmp / "backup"
         self.token_file = tmp / "login" / "token.json"
+        self.browser_log = tmp / "login" / "browser.log"
         self.token_file.parent.mkdir(parents=True, exist_ok=True)
         self.save_token(emulator.token(**token_options))
 
@@ -67,26 +79,62 @@ class BackupTool:
         self.token_file.write_text(json.dumps(token))
         self.token_file.chmod(0o600)
 
-    def command(self, *args: str, login: bool = True) -> list[str]:
-        base = [sys.executable, str(SCRIPT), "-o", str(self.backup), "--api-host", self.emulator.url]
+    def command(self, *args: str, login: bool = True, output: bool = True) -> list[str]:
+        """The command line; `login=False` leaves out the client secret and token file, `output=False` the -o."""
+        base = [sys.executable, str(SCRIPT), "--api-host", self.emulator.url]
+        if output:
+            base += ["-o", str(self.backup)]
         if login:
             base += ["-s", SECRET, "-t", str(self.token_file)]
         return [*base, "--retries", "3", *args]
 
-    def run(self, *args: str, expect: int | None = 0, login: bool = True, env: dict[str, str] | None = None,
-            input: str | None = None, timeout: float = 300) -> Run:
+    def environment(self, env: dict[str, str] | None = None) -> dict[str, str]:
+        """HOME and the XDG folders under tmp; no browser or display, like cron, unless `env` gives them."""
         environment = {**os.environ, "HOME": str(self.tmp), "XDG_CONFIG_HOME": str(self.tmp / "config"),
                        "XDG_CACHE_HOME": str(self.tmp / "cache")}
-        for name in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY"):  # like cron, unless the test says otherwise
+        for name in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY"):
             environment.pop(name, None)
         environment.update(env or {})
+        return environment
+
+    def run(self, *args: str, expect: int | None = 0, login: bool = True, output: bool = True,
+            env: dict[str, str] | None = None, input: str | None = None, timeout: float = 300) -> Run:
         stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
-        done = subprocess.run(self.command(*args, login=login), capture_output=True, text=True, env=environment,
-                              timeout=timeout, cwd=self.tmp, **stdin)
+        done = subprocess.run(self.command(*args, login=login, output=output), capture_output=True, text=True,
+                              env=self.environment(env), timeout=timeout, cwd=self.tmp, **stdin)
         run = Run(done.returncode, done.stdout, done.stderr)
         if expect is not None:
             assert run.returncode == expect, f"exit {run.returncode}, expected {expect}\n{run.stdout}\n{run.stderr}"
         return run
+
+    def start(self, *args: str, login: bool = True, env: dict[str, str] | None = None,
+              **streams: Any) -> subprocess.Popen[bytes]:
+        """The tool running in the background, with pipes (bytes) for stdin, stdout and stderr unless
+        `streams` (Popen's stdin=, stdout=, stderr=) say otherwise. The caller waits for it."""
+        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **streams}
+        return subprocess.Popen(self.command(*args, login=login), env=self.environment(env), cwd=self.tmp, **pipes)
+
+    def stand_in_browser(self) -> dict[str, str]:
+        """The environment of a run whose browser login tests/browsers/browser.py does; `browser_visits()`
+        then tells what it saw. (BROWSER must name one executable, hence a small wrapper script.)"""
+        wrapper = self.tmp / "browser.sh"
+        wrapper.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} {shlex.quote(str(BROWSER))} \"$@\"\n")
+        wrapper.chmod(0o755)
+        return {"BROWSER": str(wrapper), "STAND_IN_BROWSER_LOG": str(self.browser_log)}
+
+    def browser_visits(self) -> list[dict[str, Any]]:
+        """What the stand-in browser did, one visit per login it was opened for."""
+        if not self.browser_log.exists():
+            return []
+        return [json.loads(line) for line in self.browser_log.read_text().splitlines()]
+
+
+def loopback_redirect_uri() -> str:
+    """A redirect URI on a loopback port that is free now, so a browser login meets no other listener."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/oauth"
 
 
 def sha1(data: bytes) -> str:
