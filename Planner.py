@@ -216,7 +216,9 @@ class Planner:
         if entry:
             draft.removed_files = {file_id: record for file_id, record in entry.files.items()
                                    if file_id not in {plan.file_id for plan in draft.files}}
-            if not entry.trashed and fits_folder(entry.path, components):
+            # Without the whole folder tree a %folder path cannot be worked out: the document stays put.
+            folders_unknown = self._pattern.uses_folders and not snapshot.folders_complete
+            if not entry.trashed and (folders_unknown or fits_folder(entry.path, components)):
                 return draft, None
             draft.count_as = MOVED
         return draft, components

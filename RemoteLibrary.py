@@ -59,7 +59,7 @@ def fetch_snapshot(api: MendeleyApi, group_id: str | None, cutoff: datetime | No
     folders = api.folders(group_id)
     snapshot.folders = _by_id(folders)
     snapshot.folders_complete = _complete(folders, "folders", snapshot)
-    if with_memberships:
+    if with_memberships and snapshot.folders_complete:
         _add_memberships(api, snapshot, held)
     if since is None:
         annotations = api.annotations(group_id)

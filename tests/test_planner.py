@@ -171,3 +171,13 @@ def test_a_folder_pattern_follows_memberships_listed_folder_by_folder():
     moved = only(Planner(entries, pattern, False).plan(snapshot, {}))
     # In two folders now: the first by path, case-insensitively (`other` before `Parent/Child`).
     assert (moved.count_as, moved.path, moved.folder_uuids) == (MOVED, "other/T", ["c", "o"])
+
+
+def test_without_the_whole_folder_tree_a_folder_pattern_moves_nothing():
+    pattern = parse_pattern("%folder/%title")
+    entries = {"d1": Entry(path="Parent/T", last_modified=OLD, folder_uuids=["p"], created=OLD)}
+    listed = {"d1": document("d1", "T", modified="2025-01-01T00:00:00.000Z", folder_uuids=["p"])}
+    # The folder listing came back short: the parent folder is missing from it.
+    snapshot = Snapshot(documents=listed, folders={}, folders_complete=False)
+    updated = only(Planner(entries, pattern, False).plan(snapshot, {}))
+    assert (updated.count_as, updated.path) == (UPDATED, "Parent/T")
