@@ -3,13 +3,16 @@ check the plan is sane, apply it, save the state. Knows nothing of the command l
 """
 
 import logging
+import queue
 import threading
 import time
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from tqdm import tqdm
 
@@ -31,6 +34,9 @@ log = logging.getLogger(__name__)
 CUTOFF_OVERLAP = timedelta(seconds=60)
 CHECKPOINT_SECONDS = 2.0
 FOLDERS_FILE = "folders.json"
+
+Item = TypeVar("Item")
+Outcome = TypeVar("Outcome")
 
 
 @dataclass(frozen=True)
@@ -159,18 +165,16 @@ class BackupWorker:
                      disable=not show or not total_bytes) as downloaded, \
                 ThreadPoolExecutor(self._options.jobs, thread_name_prefix="download") as pool:
             self._applier = Applier(self._root, self._api, self._writer, self._state, self._lock, downloaded.update)
-            futures = {pool.submit(self._applier.apply_document, doc_plan): doc_plan for doc_plan in plan.documents}
-            pending = set(futures)
             last_checkpoint = time.monotonic()
             stop: BackupError | None = None
-            while pending:
-                done, pending = wait(pending, timeout=CHECKPOINT_SECONDS, return_when=FIRST_COMPLETED)
-                for future in done:
+            stopping = threading.Event()
+            for done in _as_completed(pool, self._applier.apply_document, plan.documents, 2 * self._options.jobs,
+                                      CHECKPOINT_SECONDS, stopping):
+                if done is not None:
                     docs.update()
-                    stop = self._collect(future, futures[future], result, failures) or stop
-                if stop:
-                    for future in pending:
-                        future.cancel()
+                    stop = self._collect(done[1], done[0], result, failures) or stop
+                    if stop:
+                        stopping.set()
                 if time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS:
                     self.save_state()
                     last_checkpoint = time.monotonic()
@@ -182,8 +186,6 @@ class BackupWorker:
     def _collect(self, future: Future[bool], doc_plan: DocumentPlan, result: LibraryResult,
                  failures: list[str]) -> BackupError | None:
         """Account for one finished document; the error that must stop the run, if it brought one."""
-        if future.cancelled():
-            return None
         error = future.exception()
         if error is None:
             # A document counted as nothing was refreshed silently, unless the check found a damaged copy.
@@ -256,3 +258,29 @@ class BackupWorker:
         with self._lock:
             data = self._state.to_json()
         self._writer.write_json(self._root / STATE_FILE, data)
+
+
+def _as_completed(pool: ThreadPoolExecutor, work: Callable[[Item], Outcome], items: Iterable[Item], window: int,
+                  tick_s: float, stopping: threading.Event) -> Iterator[tuple[Item, Future[Outcome]] | None]:
+    """Run `work` on each item in `pool`, at most `window` at a time; yield each (item, its future) as it
+    completes, and None whenever `tick_s` passes without one. Once `stopping` is set no further item starts;
+    those already running are still waited for.
+
+    Items are handed to the pool as others finish, and each announces itself on a queue: the cost per item
+    stays constant, where waiting on every future of a large library costs time in proportion to its size."""
+    finished: queue.SimpleQueue[tuple[Item, Future[Outcome]]] = queue.SimpleQueue()
+    waiting = iter(items)
+    running = 0
+    while True:
+        while running < window and not stopping.is_set() and (item := next(waiting, None)) is not None:
+            pool.submit(work, item).add_done_callback(lambda future, item=item: finished.put((item, future)))
+            running += 1
+        if not running:
+            return
+        try:
+            done = finished.get(timeout=tick_s)
+        except queue.Empty:
+            yield None
+            continue
+        running -= 1
+        yield done
