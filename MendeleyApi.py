@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ PAGE_LIMIT = 500
 ANNOTATION_PAGE_LIMIT = 200
 CHUNK_BYTES = 1 << 20
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# How urllib3 names the connection an error happened on: `HTTPConnectionPool(host='…', port=1): `.
+_CONNECTION_PREFIX = re.compile(r"^(\w+\([^)]*\)|<[^>]*>): ")
 
 
 class Credentials(Protocol):
@@ -125,7 +128,7 @@ class MendeleyApi:
         mismatching attempts are retried with backoff; the last failure raises ApiError.
         Returns the SHA-1 of what was written.
         """
-        failure: Exception | None = None
+        failure: Exception = DownloadError("not attempted")
         for attempt in range(self._policy.retries + 1):
             if attempt:
                 time.sleep(_backoff(self._policy, attempt))
@@ -133,8 +136,8 @@ class MendeleyApi:
                 return self._download_once(file_id, destination, size, sha1, on_bytes)
             except (requests.RequestException, DownloadError) as error:
                 failure = error
-                log.info("Download of file %s failed (attempt %d): %s", file_id, attempt + 1, error)
-        raise ApiError(f"Could not download file {file_id}: {failure}")
+                log.info("Download of file %s failed (attempt %d): %s", file_id, attempt + 1, _reason(error))
+        raise ApiError(f"Could not download file {file_id}: {_reason(failure)}")
 
     def _download_once(self, file_id: str, destination: Path, size: int | None, sha1: str | None,
                        on_bytes: Callable[[int], None]) -> str:
@@ -229,12 +232,21 @@ def _path(url: str) -> str:
     return requests.utils.urlparse(url).path
 
 
-def _reason(error: requests.RequestException) -> str:
-    """The innermost cause of a requests failure, which says more than requests' wrapper."""
-    cause: BaseException = error
-    while cause.__context__ is not None and not isinstance(cause, OSError):
-        cause = cause.__context__
-    return str(cause).split("(Caused by")[0].strip() or type(error).__name__
+def _reason(error: BaseException) -> str:
+    """What went wrong, in words ("Read timed out.", "Connection refused"), from inside the layers requests and
+    urllib3 wrap it in, without the URL they name: a content URL's query carries its signature."""
+    cause = error
+    while (inner := _wrapped(cause)) is not None:
+        cause = inner
+    return _CONNECTION_PREFIX.sub("", str(cause)).split("(Caused by")[0].strip() or type(cause).__name__
+
+
+def _wrapped(error: BaseException) -> BaseException | None:
+    """The exception `error` wraps: urllib3's `reason`, or one among its arguments (requests, ProtocolError)."""
+    reason = getattr(error, "reason", None)
+    if isinstance(reason, BaseException):
+        return reason
+    return next((arg for arg in error.args if isinstance(arg, BaseException)), None)
 
 
 def _backoff(policy: HttpPolicy, attempt: int) -> float:

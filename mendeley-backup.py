@@ -27,9 +27,10 @@ def configure_logging(verbosity: int) -> None:
     """Messages go to stderr: errors always, warnings unless quiet, progress notes with -v, details with -vv."""
     level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
     logging.basicConfig(level=level, stream=sys.stderr, format="mendeley-backup: %(message)s")
-    # Their debug output carries URLs with signatures, and tokens: never shown, whatever the verbosity.
+    # Their output carries URLs with signatures (urllib3 names the URL in its retry warnings too), and tokens:
+    # never shown, whatever the verbosity. Failures reach the user as this tool's own one-line errors.
     for talkative in ("urllib3", "requests_oauthlib", "oauthlib"):
-        logging.getLogger(talkative).setLevel(logging.WARNING)
+        logging.getLogger(talkative).setLevel(logging.ERROR)
 
 
 def summary_lines(result: LibraryResult) -> list[str]:
