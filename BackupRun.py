@@ -11,7 +11,7 @@ from BackupWorker import BackupWorker, LibraryResult, RunOptions
 from Config import GroupSelection
 from DocumentInfo import STATE_FILE, TEMP_DIR, AtomicWriter, BackupState, load_state
 from Errors import ApiError, BackupError, BackupFolderError, LoginError
-from LocalFiles import inside
+from LocalFiles import fatal_error, inside, is_fatal
 from MendeleyApi import MendeleyApi
 from Naming import collision_key, numbered, safe_folder_name
 
@@ -26,16 +26,23 @@ def run_backup(api: MendeleyApi, root: Path, pattern: str, pattern_given: bool, 
                groups: GroupSelection) -> LibraryResult:
     if options.dry_run:
         return _run(api, root, pattern, pattern_given, options, groups, AtomicWriter(root / TEMP_DIR))
+    refuse_foreign_folder(root)  # before the lock and the temporary folder are put in it
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise BackupFolderError(f"Cannot create the backup folder {root}: {error.strerror}") from error
-    with BackupLock(root):
-        writer = AtomicWriter(root / TEMP_DIR)
-        writer.prepare()
-        result = _run(api, root, pattern, pattern_given, options, groups, writer)
-        writer.finish()
-        return result
+    try:
+        with BackupLock(root):
+            writer = AtomicWriter(root / TEMP_DIR)
+            writer.prepare()
+            try:
+                return _run(api, root, pattern, pattern_given, options, groups, writer)
+            finally:
+                writer.finish()
+    except OSError as error:  # a full disk or a read-only folder, wherever it struck first: one clear line
+        if is_fatal(error):
+            raise fatal_error(error, root) from error
+        raise
 
 
 def _run(api: MendeleyApi, root: Path, pattern: str, pattern_given: bool, options: RunOptions,
@@ -50,22 +57,26 @@ def _run(api: MendeleyApi, root: Path, pattern: str, pattern_given: bool, option
     return result
 
 
-def open_state(root: Path, pattern: str, pattern_given: bool, dry_run: bool, writer: AtomicWriter) -> BackupState:
-    """The folder's state; a new one (saved at once, so a killed first run can resume) for an empty folder.
+def refuse_foreign_folder(root: Path) -> None:
+    """Refuse a folder with other content and no state: it is not a backup, and a run must neither treat its
+    files as its own nor leave files of its own in it."""
+    if not root.is_dir() or (root / STATE_FILE).exists():
+        return
+    strangers = sorted(name for name in os.listdir(root) if name not in OWN_FILES)
+    if strangers:
+        raise BackupFolderError(f"{root} is not empty and holds no {STATE_FILE} of mendeley-backup "
+                                f"(it has {strangers[0]!r}); give an empty folder or an existing backup")
 
-    A folder with other content and no state is refused: it is not a backup, and a run must not treat its
-    files as its own.
-    """
+
+def open_state(root: Path, pattern: str, pattern_given: bool, dry_run: bool, writer: AtomicWriter) -> BackupState:
+    """The folder's state; a new one (saved at once, so a killed first run can resume) for an empty folder."""
     state = load_state(root)
     if state is not None:
         if pattern_given and pattern != state.pattern:
             log.warning("The backup in %s was made with the pattern %r; ignoring the pattern %r",
                         root, state.pattern, pattern)
         return state
-    strangers = sorted(name for name in os.listdir(root) if name not in OWN_FILES) if root.is_dir() else []
-    if strangers:
-        raise BackupFolderError(f"{root} is not empty and holds no {STATE_FILE} of mendeley-backup "
-                                f"(it has {strangers[0]!r}); give an empty folder or an existing backup")
+    refuse_foreign_folder(root)
     state = BackupState(pattern=pattern)
     if not dry_run:
         writer.write_json(root / STATE_FILE, state.to_json())
