@@ -217,7 +217,8 @@ class AtomicWriter:
 
     def write_json(self, target: Path, data: Any) -> None:
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-        self.write_bytes(target, text.encode("utf-8"))
+        # A lone surrogate (which a JSON string may escape) has no UTF-8: it is written as JSON's own \udxxx escape.
+        self.write_bytes(target, text.encode("utf-8", "backslashreplace"))
 
     def write_bytes(self, target: Path, data: bytes, mode: int | None = None) -> None:
         temporary = self.temp_path(target.name)

@@ -22,7 +22,8 @@ MAX_EXTENSION_CHARS = 16
 # Characters the original tool replaced inside substituted values (they are illegal on Windows), plus
 # every control character (NUL included), which no file system handles gracefully.
 _UNSAFE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+# Lone surrogates too: a JSON string may escape one, and no file system can store it.
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 _WINDOWS_DEVICE_NAMES = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 
 # Longest names first, so `%authors` is not read as `%author` followed by `s`.
@@ -133,9 +134,9 @@ def safe_file_name(name: Any) -> str:
 def safe_component(name: str, keep_extension: bool = False) -> str:
     """One path component that stays where it is put, on any common file system.
 
-    NFC-normalised; control characters replaced; trailing dots and spaces dropped (Windows ignores them);
-    `.`, `..` and empty names replaced; Windows device names (CON, NUL, COM1, ...) prefixed; cut to 255 bytes
-    of UTF-8, keeping a file's extension.
+    NFC-normalised; control characters and lone surrogates replaced; trailing dots and spaces dropped (Windows
+    ignores them); `.`, `..` and empty names replaced; Windows device names (CON, NUL, COM1, ...) prefixed; cut
+    to 255 bytes of UTF-8, keeping a file's extension.
     """
     name = _CONTROL_CHARS.sub("_", unicodedata.normalize("NFC", name))
     # The original's `Doe et al.` folders keep their dot, so that its backups carry on unmoved.
