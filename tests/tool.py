@@ -168,3 +168,68 @@ def annotations_of(library: dict[str, Any], doc_id: str) -> list[dict[str, Any]]
     """The emulator's annotations of one document (from `emulator.library()`), in annotations.json's order."""
     found = [item for item in library["annotations"] if item["document_id"] == doc_id]
     return sorted(found, key=lambda item: (item["created"], item["id"]))
+
+
+# What a backup holds besides its documents' folders (and groups/, which these checks leave to group tests).
+BACKUP_OWN_FILES = {"info.json", ".mendeley-backup.lock", "folders.json", "library.bib", "library.ris"}
+TEMP_FOLDER = ".mendeley-backup-tmp"
+# Files a run rewrites: their bytes may change between runs, their presence may not.
+REWRITTEN = (".json", ".bib", ".ris")
+
+
+def assert_backup_matches(root: Path, library: dict[str, Any]) -> None:
+    """The backup in `root` holds exactly the user's library of `emulator.library()`: each document has the
+    folder the state names, whose info.json "document" is the library's document without its `files`, whose
+    "files" name each of its files, whose bytes have the library's size and SHA-1 `filehash`, and whose
+    annotations.json holds its annotations. Nothing else: no other document, file, temporary file or empty
+    folder."""
+    documents = {document["id"]: document for document in library["documents"]}
+    folders = document_folders(root)
+    assert set(folders) == set(documents), \
+        f"documents only in the backup: {sorted(set(folders) - set(documents))}, " \
+        f"only in the library: {sorted(set(documents) - set(folders))}"
+    expected = set(BACKUP_OWN_FILES)
+    for doc_id, document in documents.items():
+        folder = root / folders[doc_id]
+        info = read_json(folder / "info.json")
+        assert info["document"] == {key: value for key, value in document.items() if key != "files"}, doc_id
+        remote_files = {item["id"]: item for item in document.get("files") or []}
+        assert set(info["files"]) == set(remote_files), f"{folders[doc_id]}: files {info['files']}"
+        for file_id, name in info["files"].items():
+            data = (folder / name).read_bytes()
+            assert (len(data), sha1(data)) == (remote_files[file_id]["size"], remote_files[file_id]["filehash"]), \
+                f"{folders[doc_id]}/{name} differs from file {file_id} of the library"
+            expected.add(f"{folders[doc_id]}/{name}")
+        expected.add(f"{folders[doc_id]}/info.json")
+        annotations = annotations_of(library, doc_id)
+        if annotations:
+            assert read_json(folder / "annotations.json") == annotations, folders[doc_id]
+            expected.add(f"{folders[doc_id]}/annotations.json")
+    present = set(folder_files(root, skip_volatile=False))
+    assert present <= expected, f"files the library does not account for: {sorted(present - expected)}"
+    missing = {path for path in expected - present if path not in BACKUP_OWN_FILES}
+    assert not missing, f"missing from the backup: {sorted(missing)}"
+    empty = [path for path in root.rglob("*") if path.is_dir() and not any(path.iterdir())]
+    assert not (root / TEMP_FOLDER).exists() and not empty, f"left behind: {TEMP_FOLDER} or empty {empty}"
+
+
+def assert_state_consistent(root: Path) -> None:
+    """The state file parses and every document it lists is complete on disk: its info.json names the files
+    the state records for it, each there with the SHA-1 the state records."""
+    state = state_of(root)
+    for doc_id, folder in state["documents"].items():
+        info = read_json(root / folder / "info.json")
+        recorded = state["entries"][doc_id]["files"]
+        assert info["files"] == {file_id: record["name"] for file_id, record in recorded.items()}, folder
+        for record in recorded.values():
+            assert sha1((root / folder / record["name"]).read_bytes()) == record["sha1"], f"{folder}/{record['name']}"
+
+
+def assert_nothing_lost(before: dict[str, str], root: Path) -> None:
+    """Every file of an earlier `folder_files(root)` is still there, and the documents' own files (not the
+    info.json, annotations and exports a run rewrites) still have the same bytes."""
+    after = folder_files(root)
+    missing = sorted(set(before) - set(after))
+    changed = sorted(path for path, digest in before.items()
+                     if path in after and not path.endswith(REWRITTEN) and after[path] != digest)
+    assert not missing and not changed, f"lost: {missing}, changed: {changed}"
