@@ -163,6 +163,18 @@ def test_progress_bars_go_to_a_terminal_on_stderr_never_to_stdout(tool, two):
     assert "%|" not in run.stdout and "\r" not in run.stdout
 
 
+def test_a_first_run_into_a_folder_that_is_not_a_backup_stops_and_touches_nothing(tool, two):
+    tool.backup.mkdir()
+    (tool.backup / "thesis.tex").write_text("years of work")
+    (tool.backup / "photos").mkdir()
+    (tool.backup / "photos" / "cat.jpg").write_bytes(b"\xff\xd8 a cat")
+    time.sleep(0.01)  # so that a change would show in the mtimes
+    before = tree(tool.backup)
+    run = tool.run(expect=1)
+    assert "not empty" in run.error_line and str(tool.backup) in run.error_line
+    assert tree(tool.backup) == before
+
+
 def test_documents_with_the_same_path_are_all_kept_under_stable_numbered_names(emulator, api, tool):
     made = [create_document(api, "Same", ["Doe"]) for _ in range(3)]
     for number, document in enumerate(made):
