@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.library import attach_file, create_document, update_document
-from tests.tool import BackupTool, Summary, folder_files, read_json, sha1, state_of
+from tests.tool import BackupTool, Summary, assert_backup_matches, folder_files, read_json, sha1, state_of
 
 PATTERN = "%authors/%year - %title"
 # The metadata the original kept of a document (its whitelist); dates it wrote as ISO-8601.
@@ -88,22 +88,6 @@ def downloads(emulator) -> int:
     return emulator.stats()["by_endpoint"].get("GET /files/{id}", 0)
 
 
-def assert_matches_the_server(emulator, root: Path) -> None:
-    """Every document's info.json is the API's view=all JSON (without the listing's `files`) and names each of
-    its files; every file is there, under that name, with the server's bytes."""
-    folders = state_of(root)["documents"]
-    on_disk = folder_files(root)
-    documents = emulator.library()["documents"]
-    assert set(folders) == {document["id"] for document in documents}
-    for document in documents:
-        folder = folders[document["id"]]
-        info = read_json(root / folder / "info.json")
-        assert info["document"] == {key: value for key, value in document.items() if key != "files"}
-        assert set(info["files"]) == {file["id"] for file in document["files"]}
-        for file in document["files"]:
-            assert on_disk[f"{folder}/{info['files'][file['id']]}"] == file["filehash"]
-
-
 def test_an_original_backup_continues_without_downloading_what_it_holds(emulator, tool, original):
     before = folder_files(tool.backup)
     emulator.reset_stats()
@@ -116,7 +100,7 @@ def test_an_original_backup_continues_without_downloading_what_it_holds(emulator
              if not path.endswith("info.json")}
     assert moved.items() <= after.items()  # every file kept its name and bytes; the undated one moved along
     assert not (tool.backup / "Doe/None - No Year").exists()
-    assert_matches_the_server(emulator, tool.backup)
+    assert_backup_matches(tool.backup, emulator.library())
     emulator.reset_stats()
     assert tool.run().summary == Summary()
     assert downloads(emulator) == 0
@@ -133,7 +117,7 @@ def test_changes_made_since_the_original_backup_are_applied(emulator, api, tool,
     assert folder_files(tool.backup)["Doe/2024 - T 1/supplement.pdf"] == sha1(supplement)
     info = read_json(tool.backup / original["no file folder"] / "info.json")
     assert info["document"]["abstract"] == "Written after the original's last run."
-    assert_matches_the_server(emulator, tool.backup)
+    assert_backup_matches(tool.backup, emulator.library())
 
 
 def test_damaged_files_of_an_original_backup_are_fetched_again(emulator, tool, original):
@@ -145,7 +129,7 @@ def test_damaged_files_of_an_original_backup_are_fetched_again(emulator, tool, o
     run = tool.run()
     assert run.summary == Summary(updated=1, moved=1)
     assert downloads(emulator) == 2
-    assert_matches_the_server(emulator, tool.backup)
+    assert_backup_matches(tool.backup, emulator.library())
 
 
 def test_a_file_the_original_lost_under_the_name_info_json_is_recovered_beside_it(emulator, api, tool):
@@ -161,4 +145,4 @@ def test_a_file_the_original_lost_under_the_name_info_json_is_recovered_beside_i
     files = read_json(tool.backup / "Doe/2024 - Clash/info.json")["files"]
     assert files == {clashing["id"]: "info (2).json"}
     assert (tool.backup / "Doe/2024 - Clash/info (2).json").read_bytes() == data
-    assert_matches_the_server(emulator, tool.backup)
+    assert_backup_matches(tool.backup, emulator.library())

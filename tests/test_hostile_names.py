@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.library import attach_file, create_document
-from tests.tool import BackupTool, Summary, folder_files, read_json, state_of
+from tests.tool import BackupTool, Summary, assert_backup_matches, folder_files, read_json, state_of
 
 # Title the pattern `%authors/%title` makes a whole path component, with the authors.
 TITLES = {
@@ -73,16 +73,9 @@ def test_hostile_names_stay_inside_the_backup_and_the_bytes_are_right(emulator, 
 
     library = emulator.library()
     assert {file["file_name"] for file in library["files"]} == set(FILE_NAMES)  # the server kept them as given
+    assert all(emulator.file_content(file["id"]) == hostile[file["file_name"]] for file in library["files"])
+    assert_backup_matches(tool.backup, library)
     folders = state_of(tool.backup)["documents"]
-    on_disk = folder_files(tool.backup)
-    for document in library["documents"]:
-        folder = folders[document["id"]]
-        info = read_json(tool.backup / folder / "info.json")
-        assert info["document"]["title"] == document["title"]
-        for file in document["files"]:
-            name = info["files"][file["id"]]
-            assert on_disk[f"{folder}/{name}"] == file["filehash"]
-            assert emulator.file_content(file["id"]) == hostile[file["file_name"]]
     holder = folders[next(document["id"] for document in library["documents"] if document["title"] == "Files")]
     names = set(read_json(tool.backup / holder / "info.json")["files"].values())
     assert len(names) == len(FILE_NAMES)
@@ -90,5 +83,6 @@ def test_hostile_names_stay_inside_the_backup_and_the_bytes_are_right(emulator, 
     assert long_name.endswith(".pdf") and len(long_name.encode()) <= 255
     assert "Café.pdf" in names and "info.json" not in names and "annotations.json" not in names
 
+    on_disk = folder_files(tool.backup)
     assert tool.run("-p", "%authors/%title").summary == Summary()  # stable: nothing moves on the next run
     assert folder_files(tool.backup) == on_disk
