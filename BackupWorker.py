@@ -113,6 +113,10 @@ class BackupWorker:
         else:
             self._remove(plan, result)
         self._write_folders(snapshot)
+        # The exports read every document again: let the listing and the plan go first, so that a large library
+        # is not held in memory twice.
+        snapshot = snapshot.without_items()
+        del plan, reread
         self._write_exports(result)
         self._advance(snapshot, succeeded=not result.failures)
         self.save_state()

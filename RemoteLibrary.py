@@ -7,7 +7,7 @@ lists everything, and only a full listing that is complete can show that a docum
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +39,11 @@ class Snapshot:
         """The newest `last_modified` seen, a fallback clock when the server sent no `Date`."""
         moments = [parse_time(item.get("last_modified")) for item in self.documents.values()]
         return max((moment for moment in moments if moment), default=None)
+
+    def without_items(self) -> "Snapshot":
+        """This snapshot without the documents and annotations it listed (tens of megabytes for a large
+        library), for the end of a run once they are written; the clock falls back on their newest change."""
+        return replace(self, documents={}, annotations={}, server_time=self.server_time or self.newest_change)
 
 
 def fetch_snapshot(api: MendeleyApi, group_id: str | None, cutoff: datetime | None, full: bool,
