@@ -91,8 +91,9 @@ class Applier:
                 if destination.exists() and collision_key(destination_path) not in self._owned:
                     raise NotOursError(f"{destination} is in the way and was not written by mendeley-backup")
                 os.replace(origin, destination)
-                with self.lock:  # the backup's own copy, moved: a wrong one is replaced like any of ours
-                    self._owned.add(collision_key(destination_path))
+                self._own(destination_path)  # the backup's own copy, moved: a wrong one is replaced like any of ours
+            elif origin != destination and not origin.exists() and destination.is_file():
+                self._own(destination_path)  # moved here by a run killed before it could save the state
             current = signature(destination)
             if current and not plan.needs_download and plan.local.sha1 and \
                     current == (plan.local.size, plan.local.mtime_ns):
@@ -111,6 +112,10 @@ class Applier:
         finally:
             temporary.unlink(missing_ok=True)
         return self._record(plan.name, found, destination), True
+
+    def _own(self, path: str) -> None:
+        with self.lock:
+            self._owned.add(collision_key(path))
 
     @staticmethod
     def _record(name: str, sha1: str, path: Path) -> FileRecord:
