@@ -261,7 +261,7 @@ class BackupWorker:
     def save_state(self) -> None:
         with self._lock:
             data = self._state.to_json()
-        self._writer.write_json(self._root / STATE_FILE, data)
+        self._writer.write_json(self._root / STATE_FILE, data, indent=None)
 
 
 def _as_completed(pool: ThreadPoolExecutor, work: Callable[[Item], Outcome], items: Iterable[Item], window: int,
