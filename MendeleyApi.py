@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 import requests
 
 from Errors import ApiError, LoginError
-from HttpSession import HttpPolicy
+from HttpSession import RETRY_STATUSES, HttpPolicy
 from Timestamps import format_time, parse_http_date
 
 log = logging.getLogger(__name__)
@@ -124,9 +124,10 @@ class MendeleyApi:
         """Write a file's bytes to `destination`, checked against the expected size and SHA-1 and fsynced.
 
         Each attempt asks `/files/{id}` afresh for its 303 (signed content URLs expire) and fetches the
-        content without the Authorization header, which is for the API only. Truncated, failed or
-        mismatching attempts are retried with backoff; the last failure raises ApiError.
-        Returns the SHA-1 of what was written.
+        content without the Authorization header, which is for the API only. The session retries each of
+        those requests; an attempt is retried here only for what the session cannot retry (content cut
+        short, mismatching, or refused as an expired link), so --retries bounds the tries of a request, not
+        their square. The last failure raises ApiError. Returns the SHA-1 of what was written.
         """
         failure: Exception = DownloadError("not attempted")
         for attempt in range(self._policy.retries + 1):
@@ -145,8 +146,14 @@ class MendeleyApi:
         if response.status_code in REDIRECTS:
             response.close()
             location = urljoin(response.url, response.headers.get("Location", ""))
-            response = self._http.get(location, stream=True)
+            try:
+                response = self._http.get(location, stream=True)
+            except requests.RequestException as error:  # retried by the session already
+                raise ApiError(f"Could not download file {file_id}: {_reason(error)}") from error
         with response:
+            if response.status_code in RETRY_STATUSES:  # retried by the session already
+                raise ApiError(f"Could not download file {file_id}: content answered {response.status_code} "
+                               f"{response.reason}", response.status_code)
             if response.status_code != 200:
                 raise DownloadError(f"content answered {response.status_code} {response.reason}")
             digest = hashlib.sha1()
