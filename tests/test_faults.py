@@ -7,6 +7,7 @@ without the fault must complete the backup.
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 import pytest
@@ -130,3 +131,20 @@ def test_a_login_refused_even_after_a_refresh_is_one_clear_error(emulator, tmp_p
     assert emulator.stats()["by_endpoint"]["GET /documents"] == 2  # the first try, then one after the refresh
     assert emulator.stats()["by_endpoint"]["POST /oauth/token"] == 1
     assert folder_files(tool.backup) == before
+
+
+def test_a_failing_download_is_tried_retries_plus_one_times_not_that_squared(emulator, tmp_path):
+    """--retries bounds the tries of every request, file content included: the session retries a content request
+    that failed, so the download around it must not start over with a fresh link for the same failure (only for
+    one the session cannot retry, such as content cut short). One file, one download thread, a seeded fault
+    sequence per run: some seeds fail a whole round of content tries while the next link would work."""
+    emulator.seed(documents=1, files_per_document=1, file_size=1000, seed=2)
+    tool = BackupTool(emulator, tmp_path)
+    tries = []
+    for seed in range(8):
+        shutil.rmtree(tool.backup, ignore_errors=True)
+        emulator.faults(error_rate=0.45, error_status=500, seed=seed)
+        emulator.reset_stats()
+        tool.run("--retries", "1", "-j", "1", expect=None)
+        tries.append(emulator.stats()["by_endpoint"].get("GET /_content/{id}", 0))
+    assert max(tries) <= 2, tries
