@@ -141,12 +141,16 @@ class Applier:
         with self.lock:
             self._state.entries.pop(removal.doc_id, None)
 
-    def remove_pending_files(self) -> None:
-        for path in sorted(set(self._state.pending)):
-            remove_file(self._root, path)
-            prune_folders(self._root, path.rsplit("/", 1)[0])
+    def pending_files(self) -> list[str]:
+        """Files no document has any more, waiting for a run without errors to delete them."""
         with self.lock:
-            self._state.pending.clear()
+            return sorted(set(self._state.pending))
+
+    def remove_pending_file(self, path: str) -> None:
+        remove_file(self._root, path)
+        prune_folders(self._root, path.rsplit("/", 1)[0])
+        with self.lock:
+            self._state.pending = [pending for pending in self._state.pending if pending != path]
 
     def remove_annotations(self, plan: DocumentPlan) -> None:
         entry = self._state.entries.get(plan.doc_id)

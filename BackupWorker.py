@@ -209,22 +209,31 @@ class BackupWorker:
         raise error
 
     def _remove(self, plan: Plan, result: LibraryResult) -> None:
-        """Phase two: only after every download and update of the run succeeded."""
+        """Phase two: only after every download and update of the run succeeded. Each removal stands alone:
+        one refused (a symbolic link in the way) is reported and does not hold back the others."""
         applier = self._applier or Applier(self._root, self._api, self._writer, self._state, self._lock, lambda _: None)
-        try:
-            for removal in plan.removals:
-                applier.remove_document(removal)
+        for removal in plan.removals:
+            if self._removing(removal.entry.path, result, applier.remove_document, removal):
                 result.counts[REMOVED] += 1
-            applier.remove_pending_files()
-            for doc_plan in plan.documents:
-                applier.remove_annotations(doc_plan)
+        for path in applier.pending_files():
+            self._removing(path, result, applier.remove_pending_file, path)
+        for doc_plan in plan.documents:
+            if doc_plan.annotation_removals and self._removing(doc_plan.path, result, applier.remove_annotations,
+                                                               doc_plan):
                 result.annotation_changes += len(doc_plan.annotation_removals)
+
+    def _removing(self, what: str, result: LibraryResult, removal: Callable[[Item], None], subject: Item) -> bool:
+        """Carry out one removal; False when it was refused. A full disk or read-only folder stops the run."""
+        try:
+            removal(subject)
         except OSError as error:
             if is_fatal(error):
                 self.save_state()
                 raise fatal_error(error, self._root) from error
-            log.error("%s: could not remove: %s", self._label, error)
-            result.failures.append(f"removal: {error}")
+            log.error("%s: could not remove %s: %s", self._label, what, error)
+            result.failures.append(f"{what}: could not remove: {error}")
+            return False
+        return True
 
     def _write_folders(self, snapshot: Snapshot) -> None:
         if not snapshot.folders_complete or (snapshot.folders == self._state.folders
