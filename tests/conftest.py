@@ -4,6 +4,7 @@
 - `emulator`: that process, reset (empty library, no faults, counters zeroed) before each test;
   an `EmulatorProcess` with `.url`, `.seed()`, `.faults()`, `.stats()`, `.library()`, `.token()`.
 - `api`: a requests session on the emulator with a fresh bearer token; takes paths: api.get("/documents").
+- `tool`: the real mendeley-backup.py with a saved login on the emulator (tests/tool.py's BackupTool).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.emulator import ApiSession, EmulatorProcess
+from tests.tool import BackupTool
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +35,9 @@ def emulator(emulator_process: EmulatorProcess) -> EmulatorProcess:
 def api(emulator: EmulatorProcess) -> Iterator[ApiSession]:
     with emulator.api_session() as session:
         yield session
+
+
+@pytest.fixture
+def tool(emulator: EmulatorProcess, tmp_path) -> BackupTool:
+    """The tool with a saved login on the emulator, backing up into `tmp_path/backup`."""
+    return BackupTool(emulator, tmp_path)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.library import (
     attach_file,
     create_annotation,
@@ -20,11 +18,6 @@ PDF = b"%PDF-1.4 annotated paper\n" * 200
 
 def box(page: int, x: float, y: float, width: float = 120.5, height: float = 11.25) -> dict:
     return {"top_left": {"x": x, "y": y}, "bottom_right": {"x": x + width, "y": y - height}, "page": page}
-
-
-@pytest.fixture
-def tool(emulator, tmp_path):
-    return BackupTool(emulator, tmp_path)
 
 
 def saved_annotations(tool: BackupTool, doc_id: str) -> list[dict] | None:

@@ -22,11 +22,6 @@ PDF = b"%PDF-1.4 command line\n" * 200
 
 
 @pytest.fixture
-def tool(emulator, tmp_path) -> BackupTool:
-    return BackupTool(emulator, tmp_path)
-
-
-@pytest.fixture
 def two(api) -> tuple[dict, dict]:
     first = create_document(api, "T 1", ["Doe"])
     attach_file(api, first["id"], "one.pdf", PDF)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.library import attach_file, create_document, update_document
-from tests.tool import BackupTool, Summary, assert_backup_matches, folder_files, read_json, sha1, state_of
+from tests.tool import Summary, assert_backup_matches, folder_files, read_json, sha1, state_of
 
 PATTERN = "%authors/%year - %title"
 # The metadata the original kept of a document (its whitelist); dates it wrote as ISO-8601.
@@ -51,11 +51,6 @@ def write_original_backup(root: Path, folders: dict[str, str], documents: dict[s
     last_backup_time = datetime.now(UTC).replace(tzinfo=None).isoformat()
     state = {"last_backup_time": last_backup_time, "documents": folders, "pattern": PATTERN}
     (root / "info.json").write_text(json.dumps(state, indent=4))
-
-
-@pytest.fixture
-def tool(emulator, tmp_path) -> BackupTool:
-    return BackupTool(emulator, tmp_path)
 
 
 @pytest.fixture

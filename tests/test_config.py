@@ -15,11 +15,6 @@ PDF = b"%PDF-1.4 configured\n" * 40
 
 
 @pytest.fixture
-def tool(emulator, tmp_path) -> BackupTool:
-    return BackupTool(emulator, tmp_path)
-
-
-@pytest.fixture
 def paper(api) -> dict:
     document = create_document(api, "T 1", ["Doe", "Roe"])
     attach_file(api, document["id"], "paper.pdf", PDF)

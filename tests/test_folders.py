@@ -18,11 +18,6 @@ from tests.tool import BackupTool, Summary, document_folders, folder_files, read
 PDF = b"%PDF-1.4 filed paper\n" * 150
 
 
-@pytest.fixture
-def tool(emulator, tmp_path):
-    return BackupTool(emulator, tmp_path)
-
-
 def saved_folders(tool: BackupTool) -> list[dict]:
     return read_json(tool.backup / "folders.json")
 

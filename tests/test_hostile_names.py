@@ -3,14 +3,20 @@ control characters, Windows device names, trailing dots and spaces, names over 2
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from pathlib import Path
 
 import pytest
 
 from tests.library import attach_file, create_document
-from tests.tool import BackupTool, Summary, assert_backup_matches, folder_files, read_json, state_of
+from tests.tool import (
+    BackupTool,
+    Summary,
+    assert_backup_matches,
+    assert_safe_component,
+    folder_files,
+    read_json,
+    state_of,
+)
 
 # Title the pattern `%authors/%title` makes a whole path component, with the authors.
 TITLES = {
@@ -31,19 +37,8 @@ FILE_NAMES = [
     "../../../../../evil.pdf", "..", ".", "a/b\\c.pdf", "x\x00y\x07z\n.pdf", "nul.txt", "CON", "LPT9.log",
     "trailing. . ", "ü" * 148 + ".pdf", "Cafe\u0301.pdf", "info.json", "annotations.json", "/absolute.pdf",
 ]
-DEVICE = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
-
-
 def everything_under(folder: Path) -> set[Path]:
     return set(folder.rglob("*"))
-
-
-def assert_safe_component(name: str) -> None:
-    assert 0 < len(name.encode()) <= 255, name
-    assert name == unicodedata.normalize("NFC", name), name
-    assert name not in (".", "..") and not re.search(r"[\x00-\x1f\x7f/\\]", name), name
-    assert not DEVICE.match(name), name
-    assert name.endswith(" et al.") or not name.endswith((".", " ")), name
 
 
 @pytest.fixture

@@ -26,11 +26,6 @@ LOGIN_URL_LINE = re.compile(rb"Open this URL in a browser to log in: (\S+)")
 
 
 @pytest.fixture
-def tool(emulator, tmp_path) -> BackupTool:
-    return BackupTool(emulator, tmp_path)
-
-
-@pytest.fixture
 def logged_out(tool) -> BackupTool:
     """The tool with no saved login at all."""
     tool.token_file.unlink()

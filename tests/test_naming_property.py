@@ -3,9 +3,7 @@ safe on any common file system, never collide, and the metadata holding them is 
 
 from __future__ import annotations
 
-import re
 import tempfile
-import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from LocalFiles import ensure_folder, inside
 from Naming import collision_key, parse_pattern, safe_file_name, safe_folder_name
 from Planner import RESERVED_TOP_NAMES, Planner
 from RemoteLibrary import Snapshot
+from tests.tool import assert_safe_component
 
 PATTERNS = ["%authors/%year - %title", "%folder/%title", "%title", "%first_author/%type/%source - %month",
             "%%/%id/%title", "../%title", "/%authors/../%year"]
@@ -30,18 +29,6 @@ people = st.lists(st.fixed_dictionaries({"first_name": hostile, "last_name": hos
 documents = st.fixed_dictionaries({"title": hostile, "authors": people, "type": hostile, "source": hostile,
                                    "id": hostile, "year": st.one_of(st.none(), st.integers(), hostile),
                                    "month": st.one_of(st.none(), st.integers(-3, 14))})
-DEVICE = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
-
-
-def assert_safe_component(name: str) -> None:
-    assert name not in ("", ".", ".."), repr(name)
-    assert len(name.encode()) <= 255, repr(name)
-    assert name == unicodedata.normalize("NFC", name), repr(name)
-    assert not re.search(r'[\x00-\x1f\x7f/\\:*?"<>|]', name), repr(name)
-    assert not DEVICE.match(name), repr(name)
-    assert name.endswith(" et al.") or not name.endswith((".", " ")), repr(name)
-
-
 def assert_inside(root: Path, relative: str) -> Path:
     """`relative` resolves under `root`, through LocalFiles.inside, and each of its components is safe."""
     path = inside(root, relative)

@@ -12,16 +12,11 @@ from tests.library import (
     trash_document,
     update_document,
 )
-from tests.tool import BackupTool, Summary, document_folders, folder_files, read_json, sha1
+from tests.tool import Summary, document_folders, folder_files, read_json, sha1
 
 PDF1 = b"%PDF-1.4 first document\n" + bytes(range(256)) * 40
 PDF3A = b"%PDF-1.4 third document, part A\n" * 300
 PDF3B = b"%PDF-1.7 third document, part B\n" * 500
-
-
-@pytest.fixture
-def tool(emulator, tmp_path):
-    return BackupTool(emulator, tmp_path)
 
 
 @pytest.fixture

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from tests.library import attach_file, delete_document, delete_file, trash_document
 from tests.tool import (
-    BackupTool,
     Summary,
     assert_backup_matches,
     assert_nothing_lost,
@@ -22,11 +19,6 @@ from tests.tool import (
 # More documents than one page of the listing (500), without files: a listing of two pages.
 TWO_PAGES = {"documents": 520, "files_per_document": 0, "seed": 5}
 SMALL = {"documents": 20, "files_per_document": 1, "file_size": 2000, "seed": 6}
-
-
-@pytest.fixture
-def tool(emulator, tmp_path):
-    return BackupTool(emulator, tmp_path)
 
 
 def test_a_full_listing_cut_short_removes_nothing(emulator, api, tool):

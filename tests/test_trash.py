@@ -21,11 +21,6 @@ PDF_B = b"%PDF-1.4 kept in the trash, part B\n" * 200
 
 
 @pytest.fixture
-def tool(emulator, tmp_path):
-    return BackupTool(emulator, tmp_path)
-
-
-@pytest.fixture
 def library(api):
     """Three documents; `doomed` has two files and a note."""
     doomed = create_document(api, "T 3", ["Doe"])

@@ -16,6 +16,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -233,3 +234,16 @@ def assert_nothing_lost(before: dict[str, str], root: Path) -> None:
     changed = sorted(path for path, digest in before.items()
                      if path in after and not path.endswith(REWRITTEN) and after[path] != digest)
     assert not missing and not changed, f"lost: {missing}, changed: {changed}"
+
+
+WINDOWS_DEVICE = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+
+
+def assert_safe_component(name: str) -> None:
+    """One path component any common file system takes as it is: what the tool promises of every name it makes."""
+    assert name not in ("", ".", ".."), repr(name)
+    assert len(name.encode()) <= 255, repr(name)
+    assert name == unicodedata.normalize("NFC", name), repr(name)
+    assert not re.search(r'[\x00-\x1f\x7f/\\:*?"<>|]', name), repr(name)
+    assert not WINDOWS_DEVICE.match(name), repr(name)
+    assert name.endswith(" et al.") or not name.endswith((".", " ")), repr(name)
