@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -224,10 +224,15 @@ class AtomicWriter:
         self.write_bytes(target, text.encode("utf-8", "backslashreplace"))
 
     def write_bytes(self, target: Path, data: bytes, mode: int | None = None) -> None:
+        self.write_chunks(target, [data], mode)
+
+    def write_chunks(self, target: Path, chunks: Iterable[bytes], mode: int | None = None) -> None:
+        """Like `write_bytes`, from chunks made as they are written, so that a large file is never held whole."""
         temporary = self.temp_path(target.name)
         try:
             with open(temporary, "wb") as out:
-                out.write(data)
+                for chunk in chunks:
+                    out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
             if mode is not None:

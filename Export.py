@@ -22,7 +22,7 @@ Choices (details in the docstrings below):
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
@@ -32,7 +32,7 @@ from urllib.parse import quote
 import rispy
 from bibtexparser import BibtexFormat, Library, write_string
 from bibtexparser.middlewares import default_unparse_stack
-from bibtexparser.model import Entry, Field, ImplicitComment
+from bibtexparser.model import Block, Entry, Field, ImplicitComment
 from pylatexenc.latexencode import RULE_DICT, UnicodeToLatexConversionRule, UnicodeToLatexEncoder
 
 from CitationKeys import assign_keys
@@ -389,17 +389,30 @@ def bibtex_entry(key: str, entry: ExportEntry) -> Entry:
     return Entry(bibtex_type(entry.document), key, bibtex_fields(entry))
 
 
+BIBTEX_LAYOUT = BibtexFormat()
+BIBTEX_LAYOUT.indent = "  "
+BIBTEX_LAYOUT.block_separator = "\n"
+
+
+def bibtex_block(block: Block) -> str:
+    """One block of `library.bib` as bibtexparser writes it (no alignment spans blocks, so each is written
+    alone). The library is built for this call only: the writer's middleware may work in place (no copy)."""
+    return write_string(Library([block]), unparse_stack=default_unparse_stack(allow_inplace_modification=True),
+                        bibtex_format=BIBTEX_LAYOUT)
+
+
+def bibtex_parts(keyed: Iterable[tuple[str, ExportEntry]]) -> Iterator[str]:
+    """`library.bib` piece by piece, so a large library is never held whole: a UTF-8 marker line (JabRef reads
+    it), then one entry per document."""
+    yield bibtex_block(ImplicitComment("% Encoding: UTF-8"))
+    for key, entry in keyed:
+        yield BIBTEX_LAYOUT.block_separator
+        yield bibtex_block(bibtex_entry(key, entry))
+
+
 def bibtex_text(entries: Sequence[ExportEntry]) -> str:
-    """The whole `library.bib`: a UTF-8 marker line (JabRef reads it), then one entry per document."""
-    library = Library([ImplicitComment("% Encoding: UTF-8")])
-    library.add([bibtex_entry(key, entry) for key, entry in keyed_entries(entries)])
-    layout = BibtexFormat()
-    layout.indent = "  "
-    layout.block_separator = "\n"
-    # Our library is built for this call alone: let the writer's middleware work in place (no copy).
-    return write_string(
-        library, unparse_stack=default_unparse_stack(allow_inplace_modification=True), bibtex_format=layout
-    )
+    """The whole `library.bib`."""
+    return "".join(bibtex_parts(keyed_entries(entries)))
 
 
 # ---------------------------------------------------------------- RIS
@@ -508,7 +521,18 @@ class _RisWriter(rispy.RisWriter):
         return ""
 
 
+RIS_LIST_TAGS = [*rispy.LIST_TYPE_TAGS, "SN", "L1"]
+
+
+def ris_parts(keyed: Iterable[tuple[str, ExportEntry]]) -> Iterator[str]:
+    """`library.ris` piece by piece: one record per document, one `L1` line per backed-up file, a blank line
+    between records (as rispy separates them)."""
+    for number, (key, entry) in enumerate(keyed):
+        if number:
+            yield "\n"
+        yield rispy.dumps([ris_record(key, entry)], implementation=_RisWriter, list_tags=RIS_LIST_TAGS)
+
+
 def ris_text(entries: Sequence[ExportEntry]) -> str:
-    """The whole `library.ris`: one record per document, one `L1` line per backed-up file."""
-    records = [ris_record(key, entry) for key, entry in keyed_entries(entries)]
-    return rispy.dumps(records, implementation=_RisWriter, list_tags=[*rispy.LIST_TYPE_TAGS, "SN", "L1"])
+    """The whole `library.ris`."""
+    return "".join(ris_parts(keyed_entries(entries)))

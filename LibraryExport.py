@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from DocumentInfo import AtomicWriter, BackupState, read_annotations, read_document_info
-from Export import ExportEntry, bibtex_text, ris_text
+from Export import ExportEntry, bibtex_parts, keyed_entries, ris_parts
 from LocalFiles import inside
 
 log = logging.getLogger(__name__)
@@ -19,10 +19,11 @@ def write_exports(root: Path, state: BackupState, writer: AtomicWriter, force: b
     """Write both exports when `force` is set or one of them is missing."""
     if not force and (root / BIBTEX_FILE).exists() and (root / RIS_FILE).exists():
         return
-    entries = list(export_entries(root, state))
-    writer.write_bytes(root / BIBTEX_FILE, bibtex_text(entries).encode("utf-8"))
-    writer.write_bytes(root / RIS_FILE, ris_text(entries).encode("utf-8"))
-    log.info("Wrote %s and %s with %d entries", BIBTEX_FILE, RIS_FILE, len(entries))
+    keyed = keyed_entries(export_entries(root, state))
+    # Written entry by entry: the text of a large library's exports is never held whole.
+    writer.write_chunks(root / BIBTEX_FILE, (part.encode("utf-8") for part in bibtex_parts(keyed)))
+    writer.write_chunks(root / RIS_FILE, (part.encode("utf-8") for part in ris_parts(keyed)))
+    log.info("Wrote %s and %s with %d entries", BIBTEX_FILE, RIS_FILE, len(keyed))
 
 
 def export_entries(root: Path, state: BackupState) -> Iterator[ExportEntry]:
