@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 import requests
 
+import BrowserLogin
 import Login
 import TokenStore
 from Errors import ConfigError, LoginError
@@ -510,7 +511,7 @@ def test_a_refused_refresh_with_a_person_there_logs_in_again(tmp_path: Path, end
     save_token(s.token_file, expired("a1", "r1"))
     endpoint.answer(400, {"error": "invalid_grant"})
     monkeypatch.setattr(Login, "can_log_in_interactively", lambda open_browser: True)
-    monkeypatch.setattr(Login, "_browser_login", lambda settings, finish_code: fresh("from-browser"))
+    monkeypatch.setattr(Login, "browser_login", lambda settings, finish_code: fresh("from-browser"))
     assert log_in(s, http).access_token() == "from-browser"
 
 
@@ -568,7 +569,7 @@ def test_no_browser_mode_needs_a_terminal_or_a_pipe(tmp_path: Path) -> None:
 
 @pytest.fixture
 def fixed_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(Login, "_new_state", lambda: STATE)
+    monkeypatch.setattr(BrowserLogin, "_new_state", lambda: STATE)
 
 
 @pytest.fixture
