@@ -19,6 +19,7 @@ Choices (details in the docstrings below):
   at any line break, so line breaks (and the spaces around them) inside a value become one space.
 """
 
+import itertools
 import json
 import logging
 import re
@@ -52,20 +53,28 @@ class ExportEntry:
 # ---------------------------------------------------------------- order and keys
 
 
-def _sort_key(entry: ExportEntry) -> tuple[str, str, str, tuple[str, ...], str]:
-    document = entry.document
+def _position(entry: ExportEntry) -> tuple[str, str]:
+    """Where an entry goes: oldest first, by (created, id)."""
+    return text(entry.document.get("created")), text(entry.document.get("id"))
+
+
+def _content(entry: ExportEntry) -> tuple[str, tuple[str, ...], str]:
+    """What orders entries that share a position, so that even duplicates always sort the same."""
     return (
-        text(document.get("created")),
-        text(document.get("id")),
-        json.dumps(document, sort_keys=True, ensure_ascii=False, default=str),
+        json.dumps(entry.document, sort_keys=True, ensure_ascii=False, default=str),
         tuple(entry.file_paths),
         json.dumps(list(entry.annotations), sort_keys=True, ensure_ascii=False, default=str),
     )
 
 
 def keyed_entries(entries: Iterable[ExportEntry]) -> list[tuple[str, ExportEntry]]:
-    """The entries oldest first, each with its citation key."""
-    ordered = sorted(entries, key=_sort_key)
+    """The entries oldest first, each with its citation key. Only entries sharing a position are compared by
+    content (a backed-up library has none: its ids are distinct), as serialising every document costs more than
+    the whole sort."""
+    ordered: list[ExportEntry] = []
+    for _, group in itertools.groupby(sorted(entries, key=_position), key=_position):
+        same = list(group)
+        ordered.extend(sorted(same, key=_content) if len(same) > 1 else same)
     return list(zip(assign_keys([entry.document for entry in ordered]), ordered, strict=True))
 
 
