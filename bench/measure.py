@@ -1,15 +1,16 @@
 """Running the real tool once, as a subprocess, and measuring it: exit status, output, wall time, CPU time and
-the peak resident memory of that one process (from `os.wait4`, which returns the rusage of the child waited
-for, unlike `RUSAGE_CHILDREN`, which keeps the maximum over every child ever waited for)."""
+peak resident memory of the tool's process alone (through bench/peak.py: see there why)."""
 
 from __future__ import annotations
 
-import os
+import json
 import subprocess
+import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+PEAK = Path(__file__).with_name("peak.py")
 
 
 @dataclass(frozen=True)
@@ -24,13 +25,10 @@ class Measured:
 
 def run_measured(command: list[str], cwd: Path, env: dict[str, str]) -> Measured:
     """Run `command` to its end; stdout and stderr go through files so that no pipe can fill up."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.monotonic()
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.monotonic() - start
-        process.returncode = os.waitstatus_to_exitcode(status)  # already reaped: keep Popen from waiting again
-        out.seek(0)
-        err.seek(0)
-        return Measured(process.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"),
-                        wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
+    with tempfile.TemporaryDirectory() as scratch:
+        out, err, report = (Path(scratch) / name for name in ("stdout", "stderr", "report.json"))
+        with open(out, "wb") as stdout, open(err, "wb") as stderr:
+            subprocess.run([sys.executable, str(PEAK), str(report), *command], cwd=cwd, env=env,
+                           stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, check=False)
+        figures = json.loads(report.read_text())
+        return Measured(stdout=out.read_text(errors="replace"), stderr=err.read_text(errors="replace"), **figures)
