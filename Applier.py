@@ -22,11 +22,10 @@ from DocumentInfo import (
     Entry,
     FileRecord,
     document_info_json,
-    fsync_dir,
     read_annotations,
     read_document_info,
 )
-from LocalFiles import ensure_folder, inside, prune_folders, remove_file, sha1_of, signature
+from LocalFiles import ensure_folder, fsync_dir, inside, prune_folders, remove_file, sha1_of, signature
 from MendeleyApi import MendeleyApi
 from Naming import collision_key
 from Planner import DocumentPlan, FilePlan, Removal

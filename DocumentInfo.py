@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from Errors import BackupFolderError
+from LocalFiles import fsync_dir
 from Timestamps import format_time, parse_time
 
 log = logging.getLogger(__name__)
@@ -247,11 +248,3 @@ class AtomicWriter:
         os.replace(temporary, target)
         fsync_dir(target.parent)
 
-
-def fsync_dir(folder: Path) -> None:
-    """Make renames and removals in `folder` durable."""
-    handle = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)

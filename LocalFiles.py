@@ -40,10 +40,27 @@ def _check_no_links(root: Path, relative: str, include_last: bool) -> Path:
 
 
 def ensure_folder(root: Path, relative: str) -> Path:
-    """Create a document folder (and its parents) without passing through symbolic links."""
+    """Create a document folder (and its parents) without passing through symbolic links; each new folder's
+    entry in its parent is made durable, so that a state saved afterwards never names a folder a power cut lost."""
     path = _check_no_links(root, relative, include_last=True)
-    path.mkdir(parents=True, exist_ok=True)
+    current = root
+    for part in relative.split("/"):
+        current = current / part
+        if not current.is_dir():
+            current.mkdir(exist_ok=True)  # another download thread may be creating the same parent
+            fsync_dir(current.parent)
     return path
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make renames, removals and new entries in `folder` durable (POSIX; Windows has no such call)."""
+    if os.name != "posix":
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def remove_file(root: Path, relative: str) -> None:

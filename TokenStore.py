@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from LocalFiles import fsync_dir
+
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks, overlapping runs are merely less well coordinated.
@@ -153,21 +155,10 @@ def save_token(path: Path, token: Token) -> None:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
-        _sync_folder(folder)
+        fsync_dir(folder)
     except OSError as e:
         raise TokenFileError(f"cannot write the token file {path}: {_reason(e)}") from e
     log.debug("Saved the token to %s", path)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the rename durable; not possible (nor needed) on Windows."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager
