@@ -5,9 +5,11 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
+from BibtexExport import bibtex_parts
 from DocumentInfo import AtomicWriter, BackupState, read_annotations, read_document_info
-from Export import ExportEntry, bibtex_parts, keyed_entries, ris_parts
+from Export import ExportEntry, keyed_entries
 from LocalFiles import inside
+from RisExport import ris_parts
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Unit tests of the library export (Export.py, CitationKeys.py).
+"""Unit tests of the library export (Export.py, BibtexExport.py, RisExport.py, CitationKeys.py).
 
 What the exporter writes is read back with parsers other than the writers: pybtex for BibTeX (written
 by bibtexparser), pylatexenc's latex→text for the values, and a small RIS reader written here (RIS is
@@ -18,9 +18,13 @@ from pybtex.database import parse_string
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 from pylatexenc.latexencode import RULE_DICT, UnicodeToLatexConversionRule, UnicodeToLatexEncoder
 
+import BibtexExport
 import CitationKeys
 import Export
-from Export import ExportEntry, bibtex_text, ris_text
+import RisExport
+from BibtexExport import bibtex_text
+from Export import ExportEntry
+from RisExport import ris_text
 
 # ---------------------------------------------------------------- independent readers
 
@@ -329,12 +333,12 @@ def test_bibtex_file_field_lists_paths_that_resolve(
 
 
 def test_bibtex_file_field_format() -> None:
-    field = Export.jabref_file_field(["A/b.pdf", "c: d;e\\f.docx", "no extension", "a -  - b.pdf"])
+    field = BibtexExport.jabref_file_field(["A/b.pdf", "c: d;e\\f.docx", "no extension", "a -  - b.pdf"])
     assert field == r":A/b.pdf:PDF;:c\: d\;e\\f.docx:DOCX;:no extension:;:a - \ - b.pdf:PDF"
 
 
 def test_bibtex_file_field_balances_stray_braces_outside_the_path() -> None:
-    field = Export.jabref_file_field(["a}b{c.pdf", "x{.pdf", "}y.pdf", "{" * 9 + ".pdf", "a\\{b}.pdf"])
+    field = BibtexExport.jabref_file_field(["a}b{c.pdf", "x{.pdf", "}y.pdf", "{" * 9 + ".pdf", "a\\{b}.pdf"])
     # the last two are left out: one nests too deep, one has a brace that readers count differently
     assert field == "{:a}b{c.pdf:PDF};:x{.pdf:PDF};{:}y.pdf:PDF"
     assert jabref_file_paths(
@@ -389,7 +393,7 @@ def test_ris_has_every_document_and_field(hostile: list[ExportEntry], keys: dict
     for entry in hostile:
         doc = entry.document
         record = by_key[keys[doc["id"]]]
-        assert record["TY"] == [Export.RIS_TYPES.get(doc.get("type") or "", "GEN")]
+        assert record["TY"] == [RisExport.RIS_TYPES.get(doc.get("type") or "", "GEN")]
         if doc.get("title"):
             assert record["TI"] == [squash(doc["title"])]
         authors = Export.persons(doc, "authors")
@@ -420,25 +424,25 @@ def test_ris_notes_are_one_line_each(hostile: list[ExportEntry]) -> None:
 
 
 def test_ris_value_flattens_every_line_break() -> None:
-    assert Export.ris_value(" a \r\n b\u2028c\x85d \n\n e\vf ") == "a b c d e f"
-    assert Export.ris_value("ER  - x\nER  - ") == "ER  - x ER  -"
+    assert RisExport.ris_value(" a \r\n b\u2028c\x85d \n\n e\vf ") == "a b c d e f"
+    assert RisExport.ris_value("ER  - x\nER  - ") == "ER  - x ER  -"
 
 
 def test_ris_pages() -> None:
-    assert Export.ris_pages("4-8") == ("4", "8")
-    assert Export.ris_pages("4 -- 8") == ("4", "8")
-    assert Export.ris_pages("e1234") == ("e1234", "")
-    assert Export.ris_pages("A1–A9") == ("A1", "A9")
+    assert RisExport.ris_pages("4-8") == ("4", "8")
+    assert RisExport.ris_pages("4 -- 8") == ("4", "8")
+    assert RisExport.ris_pages("e1234") == ("e1234", "")
+    assert RisExport.ris_pages("A1–A9") == ("A1", "A9")
 
 
 # ---------------------------------------------------------------- escaping and names
 
 
 def test_latex_tables() -> None:
-    assert Export.NESTED_TABLE[ord("%")] == r"\%"
-    assert Export.NESTED_TABLE[ord("{")] == r"\{"
-    assert Export.BRACE_FREE_TABLE[ord("{")] == r"{\textbraceleft}"
-    assert Export.latex_escape('Žutić 王 <a> "q"') == 'Žutić 王 <a> "q"'  # UTF-8 and non-specials kept
+    assert BibtexExport.NESTED_TABLE[ord("%")] == r"\%"
+    assert BibtexExport.NESTED_TABLE[ord("{")] == r"\{"
+    assert BibtexExport.BRACE_FREE_TABLE[ord("{")] == r"{\textbraceleft}"
+    assert BibtexExport.latex_escape('Žutić 王 <a> "q"') == 'Žutić 王 <a> "q"'  # UTF-8 and non-specials kept
 
 
 @given(st.text(alphabet=st.sampled_from("ab {}%&$#_\\~^Žé王\n"), max_size=40))
@@ -446,29 +450,29 @@ def test_latex_escape_equals_pylatexenc_encoder(value: str) -> None:
     # pylatexenc's encoder restricted to the ten specials, non-ASCII kept: the reference.
     from pylatexenc.latexencode import get_builtin_uni2latex_dict
 
-    defaults = {k: v for k, v in get_builtin_uni2latex_dict().items() if chr(k) in Export.LATEX_SPECIALS}
-    if not Export.braces_nest(value):
+    defaults = {k: v for k, v in get_builtin_uni2latex_dict().items() if chr(k) in BibtexExport.LATEX_SPECIALS}
+    if not BibtexExport.braces_nest(value):
         defaults |= {ord("{"): r"\textbraceleft", ord("}"): r"\textbraceright"}
     encoder = UnicodeToLatexEncoder(
         conversion_rules=[UnicodeToLatexConversionRule(RULE_DICT, defaults)],
         unknown_char_policy="keep",
         unknown_char_warning=False,
     )
-    assert Export.latex_escape(value) == encoder.unicode_to_latex(value)
+    assert BibtexExport.latex_escape(value) == encoder.unicode_to_latex(value)
 
 
 def test_braces_nest() -> None:
-    assert Export.braces_nest("a {b {c}} d")
-    assert not Export.braces_nest("}{")
-    assert not Export.braces_nest("{")
-    assert not Export.braces_nest("{" * 9 + "}" * 9)
+    assert BibtexExport.braces_nest("a {b {c}} d")
+    assert not BibtexExport.braces_nest("}{")
+    assert not BibtexExport.braces_nest("{")
+    assert not BibtexExport.braces_nest("{" * 9 + "}" * 9)
 
 
 def test_verbatim_percent_encodes_only_braces_that_do_not_nest() -> None:
-    assert Export.verbatim("10.1000/{a}_b%") == "10.1000/{a}_b%"
-    assert Export.verbatim("http://x/{a") == "http://x/%7Ba"
-    assert Export.verbatim("10.1/a\\{b}") == "10.1/a\\%7Bb%7D"
-    assert Export.verbatim("http://x/\\") == "http://x/%5C"
+    assert BibtexExport.verbatim("10.1000/{a}_b%") == "10.1000/{a}_b%"
+    assert BibtexExport.verbatim("http://x/{a") == "http://x/%7Ba"
+    assert BibtexExport.verbatim("10.1/a\\{b}") == "10.1/a\\%7Bb%7D"
+    assert BibtexExport.verbatim("http://x/\\") == "http://x/%5C"
 
 
 @pytest.mark.parametrize(
@@ -486,7 +490,7 @@ def test_verbatim_percent_encodes_only_braces_that_do_not_nest() -> None:
     ],
 )
 def test_bibtex_name(last: str, first: str, expected: str) -> None:
-    assert Export.bibtex_name(last, first) == expected
+    assert BibtexExport.bibtex_name(last, first) == expected
 
 
 def test_plain_text_of_mendeley_notes() -> None:
@@ -496,7 +500,7 @@ def test_plain_text_of_mendeley_notes() -> None:
 
 def test_bibtex_types() -> None:
     def kind(**fields: Any) -> str:
-        return Export.bibtex_type(fields)
+        return BibtexExport.bibtex_type(fields)
 
     assert kind(type="journal") == "article"
     assert kind(type="book_section") == "incollection"
@@ -555,9 +559,9 @@ def test_arbitrary_text_still_parses(rows: list[tuple[str, list[dict[str, Any]],
                 assert (last, first) == wanted
         # pybtex turns each whitespace run into one space: the escaped runs of spaces survive that,
         # while a lone tab or line separator still becomes a space
-        kept = [p for p in entry.file_paths if Export.braces_are_safe(Export.jabref_file_field([p]) or "{")]
+        kept = [p for p in entry.file_paths if BibtexExport.braces_are_safe(BibtexExport.jabref_file_field([p]) or "{")]
         assert jabref_file_paths(fields.get("file", "")) == [re.sub(r"\s", " ", p) for p in kept]
-        assert record.get("L1", []) == [Export.ris_value(p) for p in entry.file_paths if Export.ris_value(p)]
+        assert record.get("L1", []) == [RisExport.ris_value(p) for p in entry.file_paths if RisExport.ris_value(p)]
 
 
 TEXT_FIELDS = (
