@@ -101,8 +101,9 @@ def _add_memberships(api: MendeleyApi, snapshot: Snapshot, held: Mapping[str, En
         for item in api.folder_document_ids(folder_id).items:
             memberships.setdefault(str(item.get("id")), []).append(folder_id)
     snapshot.memberships = memberships
+    leaving = snapshot.trashed_ids | snapshot.deleted_ids
     for doc_id, entry in held.items():
-        if doc_id in snapshot.documents or entry.trashed or doc_id in snapshot.trashed_ids | snapshot.deleted_ids:
+        if doc_id in snapshot.documents or entry.trashed or doc_id in leaving:
             continue
         if sorted(memberships.get(doc_id, [])) != sorted(entry.folder_uuids):
             document = api.document(doc_id)
