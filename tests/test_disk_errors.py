@@ -4,12 +4,12 @@ nothing backed up lost; once the problem is fixed the next run completes the bac
 The backup lives on a small tmpfs mounted in a mount namespace of its own (`unshare` as a mapped root), which
 works with or without root privileges and leaves nothing mounted behind if a test dies: the tool runs inside the
 namespace through `nsenter`, the test reads the backup through `/proc/<pid>/root`. As root, chmod would not stop
-a write; a read-only remount does, for everyone.
+a write; a read-only remount does, for everyone. They need util-linux's `unshare` and `nsenter` (part of every
+Debian); without them these tests fail rather than skip.
 """
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,9 +26,6 @@ from tests.tool import (
     assert_state_consistent,
     folder_files,
 )
-
-pytestmark = pytest.mark.skipif(not (shutil.which("unshare") and shutil.which("nsenter")),
-                                reason="needs util-linux unshare and nsenter")
 
 
 class PrivateTmpfs:
