@@ -6,10 +6,10 @@ from werkzeug.wrappers import Request, Response
 
 from . import render
 from .context import Emulator
+from .deletions import deleted_since_response
 from .errors import ApiError, bad_request
 from .models import Annotation
 from .pagination import MAX_ANNOTATION_LIMIT, paginate, parse_limit
-from .state import since
 from .validation import annotation_fields, annotation_type
 from .web import ANNOTATION, accepted, json_object, json_response, no_content, time_arg
 
@@ -27,16 +27,7 @@ def list_annotations(emu: Emulator, request: Request) -> Response:
     lib = emu.library
     deleted_since = time_arg(request, "deleted_since")
     if deleted_since is not None:
-        with lib.lock:
-            lib.check_group(group_id)
-            gone = [
-                d
-                for d in since(lib.deleted_annotations, deleted_since, group_id)
-                if document_id is None or d.document_id == document_id
-            ]
-        page = paginate(request, gone, lambda d: (d.at, d.id), sort="deleted", limit=limit)
-        body = [{"id": d.id, "document_id": d.document_id} for d in page.items]
-        return json_response(body, media, headers=page.headers())
+        return deleted_since_response(request, lib, lib.deleted_annotations, deleted_since, media, limit)
     modified_since = time_arg(request, "modified_since")
     with lib.lock:
         lib.check_group(group_id)

@@ -9,10 +9,10 @@ from werkzeug.wrappers import Request, Response
 from . import render
 from .content import content_disposition, file_bytes
 from .context import Emulator
+from .deletions import deleted_since_response
 from .errors import ApiError, not_found
 from .models import File
 from .pagination import paginate, parse_limit
-from .state import since
 from .uploads import linked_document_id, read_upload
 from .web import FILE, accepted, bool_arg, json_response, no_content, time_arg
 
@@ -29,17 +29,7 @@ def list_files(emu: Emulator, request: Request) -> Response:
     deleted_since = time_arg(request, "deleted_since")
     lib = emu.library
     if deleted_since is not None:
-        # Deleted files: {"id", "document_id"} (the tool only needs the id).
-        with lib.lock:
-            lib.check_group(group_id)
-            gone = [
-                d
-                for d in since(lib.deleted_files, deleted_since, group_id)
-                if document_id is None or d.document_id == document_id
-            ]
-        page = paginate(request, gone, lambda d: (d.at, d.id), sort="deleted", limit=limit)
-        body = [{"id": d.id, "document_id": d.document_id} for d in page.items]
-        return json_response(body, media, headers=page.headers())
+        return deleted_since_response(request, lib, lib.deleted_files, deleted_since, media, limit)
     added_since = time_arg(request, "added_since")
     include_trashed = bool_arg(request, "include_trashed")
     with lib.lock:
