@@ -9,7 +9,7 @@ from pathlib import Path
 from BackupLock import LOCK_FILE, BackupLock
 from BackupWorker import BackupWorker, LibraryResult, RunOptions
 from Config import GroupSelection
-from DocumentInfo import STATE_FILE, TEMP_DIR, AtomicWriter, BackupState, load_state
+from DocumentInfo import GROUPS_FOLDER, STATE_FILE, TEMP_DIR, AtomicWriter, BackupState, load_state
 from Errors import ApiError, BackupError, BackupFolderError, LoginError
 from LocalFiles import fatal_error, inside, is_fatal
 from MendeleyApi import MendeleyApi
@@ -17,7 +17,6 @@ from Naming import collision_key, numbered, safe_folder_name
 
 log = logging.getLogger(__name__)
 
-GROUPS_FOLDER = "groups"
 # What a run itself puts in a folder before the state file exists.
 OWN_FILES = {LOCK_FILE, TEMP_DIR}
 

@@ -17,7 +17,15 @@ from typing import TypeVar
 from tqdm import tqdm
 
 from Applier import Applier
-from DocumentInfo import STATE_FILE, AtomicWriter, BackupState, read_document_info, read_json
+from DocumentInfo import (
+    DOCUMENT_INFO,
+    FOLDERS_FILE,
+    STATE_FILE,
+    AtomicWriter,
+    BackupState,
+    read_document_info,
+    read_json,
+)
 from Errors import ApiError, BackupError, LoginError
 from LibraryExport import write_exports
 from LocalFiles import fatal_error, inside, is_fatal, sha1_of, signature
@@ -33,7 +41,6 @@ log = logging.getLogger(__name__)
 # change committed while the listing ran, or stamped by a server whose clock lags, is still seen.
 CUTOFF_OVERLAP = timedelta(seconds=60)
 CHECKPOINT_SECONDS = 2.0
-FOLDERS_FILE = "folders.json"
 
 Item = TypeVar("Item")
 Outcome = TypeVar("Outcome")
@@ -146,7 +153,7 @@ class BackupWorker:
     def _verify_local_copies(self) -> None:
         """For --verify: hash every file the backup holds; a missing or damaged copy is fetched again."""
         for entry in self._state.entries.values():
-            if read_json(inside(self._root, entry.path) / "info.json") is None:
+            if read_json(inside(self._root, entry.path) / DOCUMENT_INFO) is None:
                 entry.legacy = True
             for record in entry.files.values():
                 path = inside(self._root, f"{entry.path}/{record.name}")

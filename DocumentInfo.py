@@ -29,6 +29,8 @@ STATE_FILE = "info.json"
 DOCUMENT_INFO = "info.json"
 ANNOTATIONS_FILE = "annotations.json"
 TEMP_DIR = ".mendeley-backup-tmp"
+FOLDERS_FILE = "folders.json"
+GROUPS_FOLDER = "groups"
 STATE_FORMAT = 2
 
 

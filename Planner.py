@@ -11,7 +11,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from DocumentInfo import ANNOTATIONS_FILE, DOCUMENT_INFO, Entry, FileRecord
+from BackupLock import LOCK_FILE
+from DocumentInfo import (
+    ANNOTATIONS_FILE,
+    DOCUMENT_INFO,
+    FOLDERS_FILE,
+    GROUPS_FOLDER,
+    STATE_FILE,
+    TEMP_DIR,
+    Entry,
+    FileRecord,
+)
+from LibraryExport import BIBTEX_FILE, RIS_FILE
 from Naming import Pattern, collision_key, numbered, render_path, safe_file_name
 from PathAllocator import PathAllocator, fits_file, fits_folder
 from RemoteLibrary import Snapshot
@@ -19,8 +30,7 @@ from Timestamps import same_time
 
 TRASH_FOLDER = ".trash"
 # Names at the top of a backup that belong to the backup itself, never to a document.
-RESERVED_TOP_NAMES = ("info.json", "groups", TRASH_FOLDER, "library.bib", "library.ris", "folders.json",
-                      ".mendeley-backup-tmp", ".mendeley-backup.lock")
+RESERVED_TOP_NAMES = (STATE_FILE, GROUPS_FOLDER, TRASH_FOLDER, BIBTEX_FILE, RIS_FILE, FOLDERS_FILE, TEMP_DIR, LOCK_FILE)
 RESERVED_FILE_NAMES = (DOCUMENT_INFO, ANNOTATIONS_FILE)
 RESERVED_FILE_KEYS = frozenset(collision_key(name) for name in RESERVED_FILE_NAMES)
 
