@@ -1,180 +1,276 @@
-"""Carries out a plan in a backup folder.
+"""Carries out a plan in a backup folder, and owns what happens when part of it fails.
 
-Two phases. The first only adds: it downloads, moves and writes documents, and a document's entry in the
-state is updated only once its folder is complete. The second removes (documents the server lost, files no
-longer attached, annotations deleted) and runs only when the first had no error, so a bad day on the network
-never costs a backed-up byte. Files a document no longer has are remembered in the state as pending
-removals until a successful run deletes them.
+Two phases. `apply` only adds: it downloads, moves and writes documents in parallel, and a document's entry in the
+state is recorded only once its folder is complete; the state is checkpointed every few seconds. `remove` deletes
+(documents the server lost, files no longer attached, annotations deleted) and is called only when `apply` had no
+error, so a bad day on the network never costs a backed-up byte.
+
+Error policy: a document that fails (the API, or a file in the way) is named and the others go on; a lost login, a
+full disk or a read-only folder stops the run once the documents in flight are done and the state is saved.
 """
 
 import logging
-import os
+import queue
 import threading
-from collections.abc import Callable, Iterable
-from pathlib import Path
-from typing import Any
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from DocumentInfo import (
-    ANNOTATIONS_FILE,
-    DOCUMENT_INFO,
-    AtomicWriter,
-    BackupState,
-    Entry,
-    FileRecord,
-    document_info_json,
-    read_annotations,
-    read_document_info,
-)
-from LocalFiles import ensure_folder, fsync_dir, inside, prune_folders, remove_file, sha1_of, signature
+from tqdm import tqdm
+
+from BackupFolder import BackupFolder
+from DocumentInfo import ANNOTATIONS_FILE, DOCUMENT_INFO, BackupState, Entry, FileRecord
+from Errors import ApiError, BackupError, BackupFolderError, LoginError, NotOursError
 from MendeleyApi import MendeleyApi
-from Naming import collision_key
-from Planner import DocumentPlan, FilePlan, Removal
+from Planner import REMOVED, UPDATED, DocumentPlan, FilePlan, Plan, Removal
 
 log = logging.getLogger(__name__)
 
+CHECKPOINT_SECONDS = 2.0
 
-class NotOursError(OSError):
-    """A file stands where the backup wants to write, and the backup did not put it there."""
+Item = TypeVar("Item")
+Outcome = TypeVar("Outcome")
+
+
+@dataclass
+class LibraryResult:
+    """What a run did (or, in a dry run, would do): the summary's counts, and the items that failed."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    annotation_changes: int = 0
+    failures: list[str] = field(default_factory=list)
+    plan_lines: list[str] = field(default_factory=list)
+
+    def add(self, other: "LibraryResult") -> None:
+        self.counts.update(other.counts)
+        self.annotation_changes += other.annotation_changes
+        self.failures.extend(other.failures)
+        self.plan_lines.extend(other.plan_lines)
 
 
 class Applier:
-    def __init__(self, root: Path, api: MendeleyApi, writer: AtomicWriter, state: BackupState, lock: threading.Lock,
-                 on_bytes: Callable[[int], None]) -> None:
-        self._root = root
+    def __init__(self, folder: BackupFolder, api: MendeleyApi, state: BackupState, jobs: int, progress: bool,
+                 label: str) -> None:
+        self._folder = folder
         self._api = api
-        self._writer = writer
         self._state = state
-        self._on_bytes = on_bytes
-        self.lock = lock  # guards the state, which download threads update
-        self._owned = {collision_key(path) for path in _owned_paths(state)}
+        self._jobs = jobs
+        self._progress = progress
+        self._label = label
+        self._on_bytes: Callable[[int], Any] = lambda _: None
+        self._moved_in: set[str] = set()  # files this run moved into place before their document is recorded
+        self._moved_lock = threading.Lock()
 
     # Phase one ------------------------------------------------------------------------------------------
 
-    def apply_document(self, plan: DocumentPlan) -> bool:
+    def apply(self, plan: Plan) -> LibraryResult:
+        """Bring every document of the plan to its folder, in parallel; counts what is done as it is done (not a
+        failed document). Raises the error that stopped the run, after saving what was done."""
+        result = LibraryResult()
+        total_bytes = sum(file.size or 0 for doc in plan.documents for file in doc.files if file.needs_download)
+        show = self._progress and bool(plan.documents)
+        stop: BackupError | None = None
+        with tqdm(total=len(plan.documents), unit="doc", desc=self._label, disable=not show, leave=False) as docs, \
+                tqdm(total=total_bytes, unit="B", unit_scale=True, desc="download", leave=False,
+                     disable=not show or not total_bytes) as downloaded, \
+                ThreadPoolExecutor(self._jobs, thread_name_prefix="download") as pool:
+            self._on_bytes = downloaded.update
+            last_checkpoint = time.monotonic()
+            stopping = threading.Event()
+            for done in _as_completed(pool, self._apply_document, plan.documents, 2 * self._jobs,
+                                      CHECKPOINT_SECONDS, stopping):
+                if done is not None:
+                    docs.update()
+                    stop = self._collect(*done, result) or stop
+                    if stop:
+                        stopping.set()
+                if time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS:
+                    self._folder.save_state(self._state)
+                    last_checkpoint = time.monotonic()
+        if stop:
+            self._folder.save_state(self._state)
+            raise stop
+        return result
+
+    def _collect(self, doc_plan: DocumentPlan, future: Future[bool], result: LibraryResult) -> BackupError | None:
+        """Account for one finished document; the error that must stop the run, if it brought one."""
+        try:
+            with self._folder.fatal_errors():
+                fetched = future.result()
+        except (LoginError, BackupFolderError) as error:
+            return error
+        except (ApiError, OSError) as error:
+            log.error("%s: %s: %s", self._label, doc_plan.path, error)
+            result.failures.append(f"{doc_plan.path}: {error}")
+            return None
+        # A document counted as nothing was refreshed silently, unless the check found a damaged copy.
+        counted = doc_plan.count_as or (UPDATED if fetched else None)
+        if counted:
+            result.counts[counted] += 1
+        result.annotation_changes += len(doc_plan.annotation_upserts)
+        return None
+
+    def _apply_document(self, plan: DocumentPlan) -> bool:
         """Bring one document's folder to the plan; True when a file had to be fetched or replaced."""
-        with self.lock:
-            entry = self._state.entries.get(plan.doc_id)
+        entry = self._state.entry(plan.doc_id)
         source = plan.old_path or plan.path
-        folder = ensure_folder(self._root, plan.path)
+        self._folder.ensure_folder(plan.path)
         fetched = False
         records: dict[str, FileRecord] = {}
         for file_plan in plan.files:
             records[file_plan.file_id], downloaded = self._place(file_plan, source, plan.path)
             fetched = fetched or downloaded
-        annotations = self._write_annotations(plan, entry, source, folder)
+        annotations = self._write_annotations(plan, entry, source)
         document = plan.document if plan.document is not None else \
-            read_document_info(inside(self._root, source))[0] or {"id": plan.doc_id}
-        self._writer.write_json(folder / DOCUMENT_INFO, document_info_json(document, {
-            file_id: record.name for file_id, record in records.items()}))
+            self._folder.read_document(source)[0] or {"id": plan.doc_id}
+        self._folder.write_document(plan.path, document,
+                                    {file_id: record.name for file_id, record in records.items()})
         if plan.moves:
             for name in (DOCUMENT_INFO, ANNOTATIONS_FILE):
-                remove_file(self._root, f"{plan.old_path}/{name}")
-            prune_folders(self._root, str(plan.old_path))
-        fsync_dir(folder)
-        with self.lock:
-            self._state.pending.extend(f"{source}/{record.name}" for record in plan.removed_files.values())
-            self._state.entries[plan.doc_id] = Entry(
-                path=plan.path, last_modified=plan.last_modified, files=records, folder_uuids=plan.folder_uuids,
-                annotations=annotations, trashed=plan.trashed, created=plan.created)
-            self._owned.update(collision_key(f"{plan.path}/{record.name}") for record in records.values())
+                self._folder.remove_file(f"{plan.old_path}/{name}")
+            self._folder.prune(str(plan.old_path))
+        self._folder.sync_folder(plan.path)
+        self._state.record(plan.doc_id, Entry(
+            path=plan.path, last_modified=plan.last_modified, files=records, folder_uuids=plan.folder_uuids,
+            annotations=annotations, trashed=plan.trashed, created=plan.created),
+            leaving=(f"{source}/{record.name}" for record in plan.removed_files.values()))
         return fetched
 
     def _place(self, plan: FilePlan, source: str, target: str) -> tuple[FileRecord, bool]:
         """Put one file in place: move or keep the backup's copy when it is good, fetch it otherwise."""
-        destination_path = f"{target}/{plan.name}"
-        destination = inside(self._root, destination_path)
+        destination = f"{target}/{plan.name}"
         expected = (plan.sha1 or "").lower() or None
         if plan.local:
-            origin = inside(self._root, f"{source}/{plan.local.name}")
-            if origin != destination and origin.is_file() and not origin.is_symlink():
-                if destination.exists() and collision_key(destination_path) not in self._owned:
-                    raise NotOursError(f"{destination} is in the way and was not written by mendeley-backup")
-                os.replace(origin, destination)
-                self._own(destination_path)  # the backup's own copy, moved: a wrong one is replaced like any of ours
-            elif origin != destination and not origin.exists() and destination.is_file():
-                self._own(destination_path)  # moved here by a run killed before it could save the state
-            current = signature(destination)
+            origin = f"{source}/{plan.local.name}"
+            if origin != destination and self._folder.is_plain_file(origin):
+                if self._folder.has(destination) and not self._is_ours(destination):
+                    raise NotOursError(f"{self._folder.path(destination)} is in the way and was not written by "
+                                       f"mendeley-backup")
+                self._folder.move(origin, destination)
+                self._mark_moved_in(destination)  # the backup's own copy: a wrong one is replaced like any of ours
+            elif origin != destination and not self._folder.has(origin) and self._folder.is_plain_file(destination):
+                self._mark_moved_in(destination)  # moved here by a run killed before it could save the state
+            current = self._folder.signature(destination)
             if current and not plan.needs_download and plan.local.sha1 and \
                     current == (plan.local.size, plan.local.mtime_ns):
                 return FileRecord(plan.name, plan.local.sha1, *current), False
-        if destination.is_file():
-            found = sha1_of(destination)
+        if self._folder.is_plain_file(destination):
+            found = self._folder.sha1(destination)
             wanted = expected or (plan.local.sha1 if plan.local else None)
             if found and found == wanted:
                 return self._record(plan.name, found, destination), False
-            if collision_key(destination_path) not in self._owned:
-                raise NotOursError(f"{destination} is in the way and was not written by mendeley-backup")
-        temporary = self._writer.temp_path(plan.name)
+            if not self._is_ours(destination):
+                raise NotOursError(f"{self._folder.path(destination)} is in the way and was not written by "
+                                   f"mendeley-backup")
+        temporary = self._folder.temp_path(plan.name)
         try:
             found = self._api.download(plan.file_id, temporary, plan.size, expected, self._on_bytes)
-            self._writer.install(temporary, destination)
+            self._folder.install(temporary, destination)
         finally:
             temporary.unlink(missing_ok=True)
         return self._record(plan.name, found, destination), True
 
-    def _own(self, path: str) -> None:
-        with self.lock:
-            self._owned.add(collision_key(path))
+    def _is_ours(self, path: str) -> bool:
+        with self._moved_lock:
+            if path in self._moved_in:
+                return True
+        return self._state.holds_file(path)
 
-    @staticmethod
-    def _record(name: str, sha1: str, path: Path) -> FileRecord:
-        size, mtime_ns = signature(path) or (None, None)
+    def _mark_moved_in(self, path: str) -> None:
+        with self._moved_lock:
+            self._moved_in.add(path)
+
+    def _record(self, name: str, sha1: str, path: str) -> FileRecord:
+        size, mtime_ns = self._folder.signature(path) or (None, None)
         return FileRecord(name, sha1, size, mtime_ns)
 
-    def _write_annotations(self, plan: DocumentPlan, entry: Entry | None, source: str, folder: Path) -> dict[str, str]:
+    def _write_annotations(self, plan: DocumentPlan, entry: Entry | None, source: str) -> dict[str, str]:
         """Add and update the document's annotations (removals wait for phase two); their ids and times."""
-        held = read_annotations(inside(self._root, source)) if entry and entry.annotations else []
+        held = self._folder.read_annotations(source) if entry and entry.annotations else []
         merged = {str(item.get("id")): item for item in held}
         merged.update({str(item.get("id")): item for item in plan.annotation_upserts})
         if plan.annotation_upserts or (plan.moves and merged):
-            self._writer.write_json(folder / ANNOTATIONS_FILE, _ordered(merged.values()))
+            self._folder.write_annotations(plan.path, merged.values())
         return {annotation_id: str(item.get("last_modified") or "") for annotation_id, item in merged.items()}
 
     # Phase two ------------------------------------------------------------------------------------------
 
-    def remove_document(self, removal: Removal) -> None:
+    def remove(self, plan: Plan, result: LibraryResult) -> None:
+        """Only after every download and update of the run succeeded. Each removal stands alone: one refused (a
+        symbolic link in the way) is reported and does not hold back the others. A full disk or read-only folder
+        stops the run, after saving what was done."""
+        try:
+            for removal in plan.removals:
+                if self._removing(removal.entry.path, result, self._remove_document, removal):
+                    result.counts[REMOVED] += 1
+            for path in self._state.pending_removals():
+                self._removing(path, result, self._remove_pending_file, path)
+            for doc_plan in plan.documents:
+                if doc_plan.annotation_removals and \
+                        self._removing(doc_plan.path, result, self._remove_annotations, doc_plan):
+                    result.annotation_changes += len(doc_plan.annotation_removals)
+        except BackupFolderError:
+            self._folder.save_state(self._state)
+            raise
+
+    def _removing(self, what: str, result: LibraryResult, removal: Callable[[Item], None], subject: Item) -> bool:
+        """Carry out one removal; False when it was refused."""
+        try:
+            with self._folder.fatal_errors():
+                removal(subject)
+        except OSError as error:
+            log.error("%s: could not remove %s: %s", self._label, what, error)
+            result.failures.append(f"{what}: could not remove: {error}")
+            return False
+        return True
+
+    def _remove_document(self, removal: Removal) -> None:
         entry = removal.entry
         for name in [record.name for record in entry.files.values()] + [DOCUMENT_INFO, ANNOTATIONS_FILE]:
-            remove_file(self._root, f"{entry.path}/{name}")
-        prune_folders(self._root, entry.path)
-        with self.lock:
-            self._state.entries.pop(removal.doc_id, None)
+            self._folder.remove_file(f"{entry.path}/{name}")
+        self._folder.prune(entry.path)
+        self._state.forget(removal.doc_id)
 
-    def pending_files(self) -> list[str]:
-        """Files no document has any more, waiting for a run without errors to delete them."""
-        with self.lock:
-            return sorted(set(self._state.pending))
+    def _remove_pending_file(self, path: str) -> None:
+        self._folder.remove_file(path)
+        self._folder.prune(path.rsplit("/", 1)[0])
+        self._state.removed_pending(path)
 
-    def remove_pending_file(self, path: str) -> None:
-        remove_file(self._root, path)
-        prune_folders(self._root, path.rsplit("/", 1)[0])
-        with self.lock:
-            self._state.pending = [pending for pending in self._state.pending if pending != path]
-
-    def remove_annotations(self, plan: DocumentPlan) -> None:
-        entry = self._state.entries.get(plan.doc_id)
-        if entry is None or not plan.annotation_removals:
+    def _remove_annotations(self, plan: DocumentPlan) -> None:
+        entry = self._state.entry(plan.doc_id)
+        if entry is None:
             return
-        folder = inside(self._root, entry.path)
-        kept = [item for item in read_annotations(folder) if str(item.get("id")) not in plan.annotation_removals]
-        if kept:
-            self._writer.write_json(folder / ANNOTATIONS_FILE, _ordered(kept))
-        else:
-            remove_file(self._root, f"{entry.path}/{ANNOTATIONS_FILE}")
-        with self.lock:
-            for annotation_id in plan.annotation_removals:
-                entry.annotations.pop(annotation_id, None)
+        kept = [item for item in self._folder.read_annotations(entry.path)
+                if str(item.get("id")) not in plan.annotation_removals]
+        self._folder.write_annotations(entry.path, kept)
+        self._state.forget_annotations(plan.doc_id, plan.annotation_removals)
 
 
-def _ordered(annotations: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(annotations, key=lambda item: (str(item.get("created") or ""), str(item.get("id"))))
+def _as_completed(pool: ThreadPoolExecutor, work: Callable[[Item], Outcome], items: Iterable[Item], window: int,
+                  tick_s: float, stopping: threading.Event) -> Iterator[tuple[Item, Future[Outcome]] | None]:
+    """Run `work` on each item in `pool`, at most `window` at a time; yield each (item, its future) as it
+    completes, and None whenever `tick_s` passes without one. Once `stopping` is set no further item starts;
+    those already running are still waited for.
 
+    Items are handed to the pool as others finish, and each announces itself on a queue: the cost per item
+    stays constant, where waiting on every future of a large library costs time in proportion to its size."""
+    finished: queue.SimpleQueue[tuple[Item, Future[Outcome]]] = queue.SimpleQueue()
+    waiting = iter(items)
+    running = 0
+    while True:
+        while running < window and not stopping.is_set() and (item := next(waiting, None)) is not None:
+            pool.submit(work, item).add_done_callback(lambda future, item=item: finished.put((item, future)))
+            running += 1
+        if not running:
+            return
+        try:
+            done = finished.get(timeout=tick_s)
+        except queue.Empty:
+            yield None
+            continue
+        running -= 1
+        yield done
 
-def _owned_paths(state: BackupState) -> Iterable[str]:
-    """Every file path the state says the backup wrote."""
-    for entry in state.entries.values():
-        for record in entry.files.values():
-            yield f"{entry.path}/{record.name}"
-        yield f"{entry.path}/{DOCUMENT_INFO}"
-        yield f"{entry.path}/{ANNOTATIONS_FILE}"
-    yield from state.pending

@@ -32,18 +32,16 @@ import threading
 import time
 import webbrowser
 from collections.abc import Callable, Mapping
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from mendeley import Mendeley, is_localhost
 from oauthlib.oauth2 import OAuth2Error
 
+from Config import LoginSettings
 from Errors import LoginError
 from OAuthListener import OAuthListener, RedirectCatcher, listen_address
 from TokenStore import Token
-
-if TYPE_CHECKING:
-    from Login import LoginSettings
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +106,7 @@ def _tell(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def browser_login(settings: "LoginSettings", finish_code: Callable[[str, Any], Token] | None,
+def browser_login(settings: LoginSettings, finish_code: Callable[[str, Any], Token] | None,
                    stdin: IO[Any] | None = None) -> Token:
     """One browser login; `finish_code` (None: implicit grant) exchanges and saves an accepted code."""
     implicit = finish_code is None
@@ -184,7 +182,7 @@ def _open_browser(url: str, failed: threading.Event) -> None:
         failed.set()
 
 
-def _await_answer(settings: "LoginSettings", url: str, catcher: RedirectCatcher[Token],
+def _await_answer(settings: LoginSettings, url: str, catcher: RedirectCatcher[Token],
                   listener: OAuthListener | None, stdin: IO[Any] | None) -> Token:
     """Open or print the login URL, then wait for the first accepted answer: from the listener, or
     pasted on standard input (--no-browser, or when no browser could be opened and stdin is a terminal).

@@ -8,17 +8,16 @@ import argparse
 import configparser
 import logging
 import math
+import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from appdirs import user_cache_dir, user_config_dir
 
-from BackupWorker import RunOptions
 from Errors import ConfigError
 from HttpSession import HttpPolicy
-from Login import LoginSettings
 from Naming import parse_pattern
 
 log = logging.getLogger(__name__)
@@ -45,13 +44,43 @@ class GroupSelection:
 
 
 @dataclass(frozen=True)
+class LoginSettings:
+    """What logging in needs, resolved."""
+
+    client_id: str
+    client_secret: str | None = field(repr=False)  # None (or empty) → implicit grant, nothing saved
+    redirect_uri: str  # http:// on a loopback host, e.g. http://localhost:5000/oauth
+    token_file: Path  # absolute
+    api_host: str  # e.g. https://api.mendeley.com, or http://127.0.0.1:PORT for the emulator
+    open_browser: bool = True  # False with --no-browser
+    login_timeout_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class BackupOptions:
+    """How one library is backed up."""
+
+    jobs: int = 4
+    dry_run: bool = False
+    full: bool = False
+    full_every_days: float = 7.0
+    verify: bool = False
+    max_delete_percent: float = 50.0
+    force: bool = False
+    keep_trashed: bool = False
+    progress: bool = False  # progress bars on stderr
+
+
+@dataclass(frozen=True)
 class Settings:
+    """Every setting of a run, checked once where it was read."""
+
     login: LoginSettings
     output_dir: Path
     pattern: str
     pattern_given: bool  # set by the user (file or command line), not the built-in default
     http: HttpPolicy
-    run: RunOptions
+    backup: BackupOptions
     groups: GroupSelection
     verbosity: int  # -1 quiet, 0 normal, 1 verbose, 2 debug
 
@@ -261,13 +290,13 @@ def load_settings(argv: Sequence[str] | None = None) -> Settings:
         client_id=merged["client_id"], client_secret=merged["client_secret"] or None,
         redirect_uri=merged["redirect_uri"], token_file=token_file, api_host=merged["api_host"],
         open_browser=not arguments.no_browser, login_timeout_s=merged["login_timeout"])
-    run = RunOptions(
+    verbosity = -1 if arguments.quiet else min(arguments.verbose, 2)
+    backup = BackupOptions(
         jobs=merged["jobs"], dry_run=arguments.dry_run, full=arguments.full, full_every_days=merged["full_every"],
         verify=arguments.verify, max_delete_percent=merged["max_delete"], force=arguments.force,
-        keep_trashed=bool(merged["keep_trashed"]))
-    verbosity = -1 if arguments.quiet else min(arguments.verbose, 2)
+        keep_trashed=bool(merged["keep_trashed"]), progress=verbosity >= 0 and sys.stderr.isatty())
     return Settings(
         login=login, output_dir=Path(merged["output_dir"]).expanduser().absolute(), pattern=merged["pattern"],
         pattern_given="pattern" in from_file or "pattern" in given,
         http=HttpPolicy(retries=merged["retries"], timeout_s=merged["timeout"], pool_size=max(8, merged["jobs"] * 2)),
-        run=run, groups=merged["groups"], verbosity=verbosity)
+        backup=backup, groups=merged["groups"], verbosity=verbosity)

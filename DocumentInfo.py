@@ -1,36 +1,27 @@
-"""What a backup folder holds on disk and how it is written: the state file, each document's `info.json`
-and `annotations.json`, all written atomically (temporary file, fsync, rename, fsync of the folder).
+"""The on-disk formats of a backup, kept compatible with the original tool so that its backup folders carry on, and
+the state of one backed-up library as the run keeps it in memory. No file I/O here: BackupFolder reads and writes.
 
-Formats, kept compatible with the original tool so that its backup folders carry on:
-- `<backup>/info.json`, the state: `{"last_backup_time": ISO-8601, "documents": {id: relative folder},
-  "pattern": "..."}` plus this tool's own keys (`format`, `entries`, ...) which the original ignores.
-- `<document folder>/info.json`: `{"document": <the API's JSON for view=all>, "files": {file id: file name}}`.
-- `<document folder>/annotations.json`: the document's annotations, the API's JSON, ordered by (created, id).
+- The state file (`<backup>/info.json`): `{"last_backup_time": ISO-8601, "documents": {id: relative folder},
+  "pattern": "..."}` plus this tool's own keys (`format`, `entries`, ...), which the original ignores.
+- A document folder's `info.json`: `{"document": <the API's JSON for view=all>, "files": {file id: file name}}`.
+- A document folder's `annotations.json`: the document's annotations, the API's JSON, ordered by (created, id).
 """
 
-import contextlib
-import json
-import logging
-import os
-import tempfile
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from Errors import BackupFolderError
-from LocalFiles import fsync_dir
+from bidict import bidict
+
+from Naming import collision_key
 from Timestamps import format_time, parse_time
 
-log = logging.getLogger(__name__)
-
-STATE_FILE = "info.json"
 DOCUMENT_INFO = "info.json"
 ANNOTATIONS_FILE = "annotations.json"
-TEMP_DIR = ".mendeley-backup-tmp"
-FOLDERS_FILE = "folders.json"
-GROUPS_FOLDER = "groups"
+# The files every document folder holds besides the document's own.
+DOCUMENT_FOLDER_FILES = (DOCUMENT_INFO, ANNOTATIONS_FILE)
 STATE_FORMAT = 2
 
 
@@ -75,57 +66,173 @@ class Entry:
             data["trashed"] = True
         return data
 
+    def file_paths(self) -> Iterator[str]:
+        """The backup-relative paths of the document's files."""
+        return (f"{self.path}/{record.name}" for record in self.files.values())
 
-@dataclass
+
 class BackupState:
-    """The state file of one backed-up library (the user's own, or one group)."""
+    """The state of one backed-up library (the user's own, or one group), changed only through its methods.
 
-    pattern: str
-    cutoff: datetime | None = None  # `last_backup_time`: where the next incremental listing starts
-    last_full_listing: datetime | None = None
-    entries: dict[str, Entry] = field(default_factory=dict)
-    folders: dict[str, dict[str, Any]] = field(default_factory=dict)
-    groups: dict[str, str] = field(default_factory=dict)  # group id -> its folder (top-level state only)
-    pending: list[str] = field(default_factory=list)  # files no longer wanted, deleted by the next successful run
-    from_original: bool = False  # loaded from a backup the original tool wrote
-    exports_outdated: bool = False  # documents changed since library.bib and library.ris were last written
+    Download threads record documents as they complete while the run checkpoints the state: every method takes
+    the state's own lock. `entries` may be read freely by the single-threaded planning code. Each document's
+    folder is indexed both ways (a bidict), so that a folder's document is found at once and two documents can
+    never be recorded in one folder.
+    """
+
+    def __init__(self, pattern: str, cutoff: datetime | None = None, last_full_listing: datetime | None = None,
+                 entries: Mapping[str, Entry] | None = None, folders: Mapping[str, dict[str, Any]] | None = None,
+                 groups: Mapping[str, str] | None = None, pending: Iterable[str] = (), from_original: bool = False,
+                 exports_outdated: bool = False) -> None:
+        self.pattern = pattern
+        self.cutoff = cutoff  # `last_backup_time`: where the next incremental listing starts
+        self.last_full_listing = last_full_listing
+        self.entries: dict[str, Entry] = {}
+        self.folders: dict[str, dict[str, Any]] = dict(folders or {})  # the folder tree documents follow
+        self.groups: bidict[str, str] = bidict(groups or {})  # group id <-> its folder (top-level state only)
+        self.pending: set[str] = set(pending)  # files no longer wanted, deleted by the next successful run
+        self.from_original = from_original  # loaded from a backup the original tool wrote
+        self.exports_outdated = exports_outdated  # documents changed since the exports were written
+        self._folder_of: bidict[str, str] = bidict()  # document id <-> its folder
+        self._lock = threading.Lock()
+        for doc_id, entry in (entries or {}).items():
+            self._index(doc_id, entry)
+
+    # Reading ------------------------------------------------------------------------------------------
+
+    def entry(self, doc_id: str) -> Entry | None:
+        with self._lock:
+            return self.entries.get(doc_id)
+
+    def document_at(self, folder: str) -> str | None:
+        """The id of the document whose folder is `folder`, if any."""
+        with self._lock:
+            return self._folder_of.inverse.get(folder)
+
+    def holds_file(self, path: str) -> bool:
+        """Whether the backup put the file at `path` there: a document's file or its folder's own files, or a
+        file waiting to be removed."""
+        folder, _, name = path.rpartition("/")
+        key = collision_key(name)
+        with self._lock:
+            doc_id = self._folder_of.inverse.get(folder)
+            entry = self.entries.get(doc_id) if doc_id is not None else None
+            if entry is not None and (name in DOCUMENT_FOLDER_FILES or
+                                      any(collision_key(record.name) == key for record in entry.files.values())):
+                return True
+            return path in self.pending
+
+    def pending_removals(self) -> list[str]:
+        with self._lock:
+            return sorted(self.pending)
+
+    # Changing -----------------------------------------------------------------------------------------
+
+    def record(self, doc_id: str, entry: Entry, leaving: Iterable[str] = ()) -> None:
+        """A document's folder is complete as `entry` says; `leaving` are files it no longer has, deleted in the
+        removal phase of a run without errors."""
+        with self._lock:
+            self.pending.update(leaving)
+            self._index(doc_id, entry)
+
+    def forget(self, doc_id: str) -> None:
+        """A document is gone from the backup."""
+        with self._lock:
+            self.entries.pop(doc_id, None)
+            self._folder_of.pop(doc_id, None)
+
+    def removed_pending(self, path: str) -> None:
+        with self._lock:
+            self.pending.discard(path)
+
+    def forget_annotations(self, doc_id: str, annotation_ids: Iterable[str]) -> None:
+        with self._lock:
+            entry = self.entries.get(doc_id)
+            for annotation_id in annotation_ids if entry else ():
+                entry.annotations.pop(annotation_id, None)  # type: ignore[union-attr]
+
+    def checked_file(self, doc_id: str, file_id: str, sha1: str | None, signature: tuple[int, int] | None) -> None:
+        """What a re-hash (--verify) found of a backed-up file: a wrong or missing one is fetched again."""
+        with self._lock:
+            record = self.entries[doc_id].files[file_id]
+            record.sha1 = sha1 or ""
+            record.size, record.mtime_ns = signature or (None, None)
+
+    def mark_legacy(self, doc_id: str) -> None:
+        """The document's info.json is missing or unreadable: it is rewritten whole, as for an original backup."""
+        with self._lock:
+            self.entries[doc_id].legacy = True
+
+    def set_exports_outdated(self, outdated: bool) -> None:
+        with self._lock:
+            self.exports_outdated = outdated
+
+    def set_group_folder(self, group_id: str, folder: str) -> None:
+        """A group's folder; one another group holds raises (the caller gives each group a distinct one)."""
+        with self._lock:
+            self.groups[group_id] = folder
+
+    def follow_folders(self, folders: Mapping[str, dict[str, Any]]) -> None:
+        """The folder tree documents' folders follow from now on (a rename not yet carried out is tried again)."""
+        with self._lock:
+            self.folders = dict(folders)
+
+    def advance(self, cutoff: datetime, full_listing_at: datetime | None) -> None:
+        """A run missed nothing: the next one lists what changed from `cutoff`; `full_listing_at`, when the run
+        listed the whole library."""
+        with self._lock:
+            self.cutoff = cutoff
+            self.from_original = False
+            if full_listing_at is not None:
+                self.last_full_listing = full_listing_at
+
+    def _index(self, doc_id: str, entry: Entry) -> None:
+        self.entries[doc_id] = entry
+        self._folder_of[doc_id] = entry.path  # a folder another document holds raises: that is a bug
+
+    # The state file -----------------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "last_backup_time": format_time(self.cutoff) if self.cutoff else None,
-            "documents": {doc_id: entry.path for doc_id, entry in self.entries.items()},
-            "pattern": self.pattern,
-            "format": STATE_FORMAT,
-            "last_full_listing": format_time(self.last_full_listing) if self.last_full_listing else None,
-            "entries": {doc_id: entry.to_json() for doc_id, entry in self.entries.items()},
-        }
-        if self.folders:
-            data["folders"] = self.folders
-        if self.groups:
-            data["groups"] = self.groups
-        if self.pending:
-            data["pending_removals"] = self.pending
-        if self.exports_outdated:
-            data["exports_outdated"] = True
-        return data
+        with self._lock:
+            data: dict[str, Any] = {
+                "last_backup_time": format_time(self.cutoff) if self.cutoff else None,
+                "documents": {doc_id: entry.path for doc_id, entry in self.entries.items()},
+                "pattern": self.pattern,
+                "format": STATE_FORMAT,
+                "last_full_listing": format_time(self.last_full_listing) if self.last_full_listing else None,
+                "entries": {doc_id: entry.to_json() for doc_id, entry in self.entries.items()},
+            }
+            if self.folders:
+                data["folders"] = self.folders
+            if self.groups:
+                data["groups"] = dict(self.groups)
+            if self.pending:
+                data["pending_removals"] = sorted(self.pending)
+            if self.exports_outdated:
+                data["exports_outdated"] = True
+            return data
 
 
-def state_from_json(data: Any, root: Path) -> BackupState:
-    """Read a state file's JSON, this tool's or the original's (whose documents are read from their info.json)."""
-    if not isinstance(data, dict) or not isinstance(data.get("documents"), dict) or not data.get("pattern"):
-        raise BackupFolderError(f"{root / STATE_FILE} is not a mendeley-backup state file")
-    state = BackupState(pattern=str(data["pattern"]), cutoff=parse_time(data.get("last_backup_time")),
-                        last_full_listing=parse_time(data.get("last_full_listing")),
-                        folders=dict(data.get("folders") or {}), groups=dict(data.get("groups") or {}),
-                        pending=[str(path) for path in data.get("pending_removals") or []],
-                        exports_outdated=bool(data.get("exports_outdated")))
+def is_state_json(data: Any) -> bool:
+    """Whether JSON is a state file's, this tool's or the original's."""
+    return isinstance(data, dict) and isinstance(data.get("documents"), dict) and bool(data.get("pattern"))
+
+
+def state_from_json(data: dict[str, Any], read_legacy_entry: Callable[[str], Entry]) -> BackupState:
+    """Read a state file's JSON (see `is_state_json`); the documents of an original backup, which records only
+    their folders, come from `read_legacy_entry(folder)`, which reads the folder's info.json."""
     entries = data.get("entries")
-    state.from_original = not isinstance(entries, dict)
+    own = entries if isinstance(entries, dict) else {}
+    held: dict[str, Entry] = {}
     for doc_id, path in data["documents"].items():
-        raw = entries.get(doc_id) if isinstance(entries, dict) else None
-        state.entries[doc_id] = _entry_from_json(str(path), raw) if isinstance(raw, dict) else \
-            _entry_from_document_info(root, str(path))
-    return state
+        raw = own.get(doc_id)
+        held[doc_id] = _entry_from_json(str(path), raw) if isinstance(raw, dict) else read_legacy_entry(str(path))
+    return BackupState(
+        pattern=str(data["pattern"]), cutoff=parse_time(data.get("last_backup_time")),
+        last_full_listing=parse_time(data.get("last_full_listing")), entries=held,
+        folders=data.get("folders") or {}, groups=data.get("groups") or {},
+        pending=[str(path) for path in data.get("pending_removals") or []], from_original=not isinstance(entries, dict),
+        exports_outdated=bool(data.get("exports_outdated")))
 
 
 def _entry_from_json(path: str, raw: dict[str, Any]) -> Entry:
@@ -137,51 +244,10 @@ def _entry_from_json(path: str, raw: dict[str, Any]) -> Entry:
                  trashed=bool(raw.get("trashed")), created=str(raw.get("created") or ""))
 
 
-def _entry_from_document_info(root: Path, path: str) -> Entry:
+def legacy_entry(path: str, document: Mapping[str, Any], file_names: Mapping[str, str]) -> Entry:
     """An entry for a document of an original backup: its files by name, hashes unknown, to be checked."""
-    document, files = read_document_info(root / path)
     return Entry(path=path, last_modified=document.get("last_modified"), created=str(document.get("created") or ""),
-                 files={file_id: FileRecord(name=str(name)) for file_id, name in files.items()}, legacy=True)
-
-
-def read_document_info(folder: Path) -> tuple[dict[str, Any], dict[str, str]]:
-    """The document JSON and the file names of a document folder's info.json; empty when unreadable."""
-    data = read_json(folder / DOCUMENT_INFO)
-    if not isinstance(data, dict):
-        return {}, {}
-    document = data.get("document") if isinstance(data.get("document"), dict) else {}
-    files = data.get("files") if isinstance(data.get("files"), dict) else {}
-    return document, files
-
-
-def read_annotations(folder: Path) -> list[dict[str, Any]]:
-    data = read_json(folder / ANNOTATIONS_FILE)
-    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
-
-
-def read_json(path: Path) -> Any:
-    """A JSON file's content, or None when it is missing or unreadable (which is logged)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as error:
-        log.warning("Could not read %s: %s", path, error)
-        return None
-
-
-def load_state(root: Path) -> BackupState | None:
-    """The backup's state, or None when the folder has none yet."""
-    path = root / STATE_FILE
-    if not path.exists():
-        return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError) as error:
-        raise BackupFolderError(f"Cannot read the backup state {path}: {error}") from error
-    return state_from_json(data, root)
+                 files={file_id: FileRecord(name=str(name)) for file_id, name in file_names.items()}, legacy=True)
 
 
 def document_info_json(document: Mapping[str, Any], file_names: Mapping[str, str]) -> dict[str, Any]:
@@ -190,63 +256,19 @@ def document_info_json(document: Mapping[str, Any], file_names: Mapping[str, str
             "files": dict(file_names)}
 
 
-class AtomicWriter:
-    """Writes files atomically: a temporary file in the backup's own temporary folder, flushed and fsynced,
-    renamed over the target, then the target's folder fsynced. A run killed at any moment leaves either the
-    old or the new file, and at most a leftover in the temporary folder, which the next run empties.
-    """
+def document_info_from_json(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """The document JSON and the file names of a document folder's info.json; empty when it is not one."""
+    if not isinstance(data, dict):
+        return {}, {}
+    document = data.get("document") if isinstance(data.get("document"), dict) else {}
+    files = data.get("files") if isinstance(data.get("files"), dict) else {}
+    return document, files
 
-    def __init__(self, temp_dir: Path) -> None:
-        self.temp_dir = temp_dir
 
-    def prepare(self) -> None:
-        """Create the temporary folder, removing what a killed run left in it."""
-        self.temp_dir.mkdir(parents=True, exist_ok=True)
-        for leftover in self.temp_dir.iterdir():
-            if leftover.is_file() and not leftover.is_symlink():
-                log.info("Removing %s, left by an interrupted run", leftover.name)
-                leftover.unlink()
+def annotations_from_json(data: Any) -> list[dict[str, Any]]:
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
 
-    def finish(self) -> None:
-        """Remove the temporary folder once nothing is in it."""
-        with contextlib.suppress(OSError):
-            self.temp_dir.rmdir()
 
-    def temp_path(self, hint: str) -> Path:
-        """A fresh, empty temporary file in the temporary folder (the caller fills and renames it)."""
-        handle, name = tempfile.mkstemp(prefix=hint[:40] + ".", suffix=".part", dir=self.temp_dir)
-        os.close(handle)
-        return Path(name)
-
-    def write_json(self, target: Path, data: Any, indent: int | None = 2) -> None:
-        """`data` as UTF-8 JSON; `indent=None` writes it on one line, which Python's C encoder does several times
-        faster (it matters for the state of a large library, written every few seconds)."""
-        separators = (",", ":") if indent is None else None
-        text = json.dumps(data, indent=indent, separators=separators, ensure_ascii=False) + "\n"
-        # A lone surrogate (which a JSON string may escape) has no UTF-8: it is written as JSON's own \udxxx escape.
-        self.write_bytes(target, text.encode("utf-8", "backslashreplace"))
-
-    def write_bytes(self, target: Path, data: bytes, mode: int | None = None) -> None:
-        self.write_chunks(target, [data], mode)
-
-    def write_chunks(self, target: Path, chunks: Iterable[bytes], mode: int | None = None) -> None:
-        """Like `write_bytes`, from chunks made as they are written, so that a large file is never held whole."""
-        temporary = self.temp_path(target.name)
-        try:
-            with open(temporary, "wb") as out:
-                for chunk in chunks:
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            if mode is not None:
-                os.chmod(temporary, mode)
-            self.install(temporary, target)
-        finally:
-            temporary.unlink(missing_ok=True)
-
-    @staticmethod
-    def install(temporary: Path, target: Path) -> None:
-        """Rename a complete, fsynced temporary file over `target` and make the rename durable."""
-        os.replace(temporary, target)
-        fsync_dir(target.parent)
-
+def ordered_annotations(annotations: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Annotations in annotations.json's order: by (created, id)."""
+    return sorted(annotations, key=lambda item: (str(item.get("created") or ""), str(item.get("id"))))

@@ -1,13 +1,20 @@
-"""The exceptions mendeley-backup raises on purpose, one small hierarchy the entry point catches.
+"""Every exception mendeley-backup raises on purpose, and the exit statuses they end a run with.
 
-Every message is one line a user can act on; the entry point prints it and exits non-zero.
+Errors the user sees derive from `BackupError`: each class carries its exit status, and its message is one line a
+user can act on; the entry point prints that line and exits with that status. The `OSError`s at the end are failures
+of one item (a file, a path), which a run reports and carries on past.
 """
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # nothing was backed up this run, or it stopped; nothing already backed up was lost
+EXIT_USAGE = 2  # the command line or the config file is wrong
+EXIT_PARTIAL = 3  # the run finished but could not back up some items; the next run tries them again
 
 
 class BackupError(Exception):
     """Base of every error the tool reports to the user as a one-line message."""
 
-    exit_status = 1
+    exit_status = EXIT_FAILED
 
 
 class ConfigError(BackupError):
@@ -16,6 +23,10 @@ class ConfigError(BackupError):
 
 class LoginError(BackupError):
     """Logging in, or refreshing the token, failed."""
+
+
+class TokenRefused(LoginError):
+    """The token endpoint refused a refresh token: only a new login helps."""
 
 
 class ApiError(BackupError):
@@ -27,4 +38,32 @@ class ApiError(BackupError):
 
 
 class BackupFolderError(BackupError):
-    """The backup folder cannot be used: not ours, locked by another run, unwritable, full."""
+    """The backup folder cannot be used."""
+
+
+class FolderLockedError(BackupFolderError):
+    """Another run is working on the backup folder."""
+
+
+class NotABackupError(BackupFolderError):
+    """The folder holds other files and no backup state: it is not a backup, and is left as it is."""
+
+
+class FolderUnwritableError(BackupFolderError):
+    """The disk is full or the backup folder cannot be written: no further write could succeed."""
+
+
+class MassDeletionError(BackupError):
+    """A run would remove more of the backup than the user allows."""
+
+
+class UnsafePathError(OSError):
+    """A path would leave the backup folder or pass through a symbolic link inside it."""
+
+
+class NotOursError(OSError):
+    """A file stands where the backup wants to write, and the backup did not put it there."""
+
+
+class TokenFileError(OSError):
+    """The token file could not be written."""

@@ -1,5 +1,6 @@
-"""Careful file-system operations inside a backup folder: every path stays under the backup's root, and
-symbolic links inside it are never followed when creating folders or deleting anything.
+"""Careful file-system operations under a root folder, which know nothing of what a backup holds: every path stays
+under the root, and symbolic links inside it are never followed when creating folders or deleting anything. Paths
+are relative, `/`-separated strings, as the backup's state records them. BackupFolder is their one user.
 """
 
 import errno
@@ -7,17 +8,9 @@ import hashlib
 import os
 from pathlib import Path
 
-from Errors import BackupFolderError
+from Errors import UnsafePathError
 
 HASH_CHUNK = 1 << 20
-
-# Errors after which no further write can succeed: the run stops instead of failing item after item.
-FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM})
-
-
-class UnsafePathError(OSError):
-    """A path would leave the backup folder or pass through a symbolic link inside it."""
-
 
 def inside(root: Path, relative: str) -> Path:
     """`root / relative`, refusing anything that could point outside the backup folder."""
@@ -105,16 +98,3 @@ def signature(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return (status.st_size, status.st_mtime_ns) if os.path.isfile(path) and not path.is_symlink() else None
-
-
-def is_fatal(error: OSError) -> bool:
-    return error.errno in FATAL_ERRNOS and not isinstance(error, UnsafePathError)
-
-
-def fatal_error(error: OSError, root: Path) -> BackupFolderError:
-    """The one-line error that stops a run on a full disk or an unwritable backup folder."""
-    reasons = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
-               errno.EROFS: "the backup folder is on a read-only file system"}
-    reason = reasons.get(error.errno or 0, "the backup folder cannot be written")
-    return BackupFolderError(f"Stopped: {reason} ({root}); nothing already backed up was lost, "
-                             f"rerun once the problem is fixed")

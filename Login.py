@@ -12,7 +12,6 @@ import hmac
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,10 +20,11 @@ import requests
 from oauthlib.oauth2 import OAuth2Error
 
 from BrowserLogin import NO_TERMINAL, browser_login, can_log_in_interactively
-from Errors import ConfigError, LoginError
+from Config import LoginSettings
+from Errors import ConfigError, LoginError, TokenFileError, TokenRefused
 from OAuthListener import is_loopback_url, listen_address
-from TokenEndpoint import TokenEndpoint, TokenRefused
-from TokenStore import Token, TokenFileError, load_token, save_token, token_file_lock
+from TokenEndpoint import TokenEndpoint
+from TokenStore import Token, load_token, save_token, token_file_lock
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +33,6 @@ NO_TERMINAL_IMPLICIT = ("Without a client secret mendeley-backup must log in thr
                         "(see the README) to keep a saved login for unattended runs")
 IMPLICIT_EXPIRED = ("The Mendeley login of this run has expired and cannot be renewed without a client "
                     "secret; run mendeley-backup again (set client-secret for a login that renews itself)")
-
-
-@dataclass(frozen=True)
-class LoginSettings:
-    """What logging in needs, already resolved by the config code."""
-
-    client_id: str
-    client_secret: str | None = field(repr=False)  # None (or empty) → implicit grant, nothing saved
-    redirect_uri: str  # http:// on a loopback host, e.g. http://localhost:5000/oauth
-    token_file: Path  # absolute
-    api_host: str  # e.g. https://api.mendeley.com, or http://127.0.0.1:PORT for the emulator
-    open_browser: bool = True  # False with --no-browser
-    login_timeout_s: float = 300.0
 
 
 class Credentials:

@@ -316,9 +316,3 @@ class OAuthListener:
         with self._answered:
             self._answered.wait_for(lambda: self._answering == 0, timeout=wait_s)
         self._server.server_close()
-
-    def __enter__(self) -> "OAuthListener":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

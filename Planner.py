@@ -7,32 +7,18 @@ deleted or trashed. Nothing else removes anything.
 """
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from BackupLock import LOCK_FILE
-from DocumentInfo import (
-    ANNOTATIONS_FILE,
-    DOCUMENT_INFO,
-    FOLDERS_FILE,
-    GROUPS_FOLDER,
-    STATE_FILE,
-    TEMP_DIR,
-    Entry,
-    FileRecord,
-)
-from LibraryExport import BIBTEX_FILE, RIS_FILE
+from BackupFolder import RESERVED_TOP_NAMES, TRASH_FOLDER
+from DocumentInfo import DOCUMENT_FOLDER_FILES, BackupState, Entry, FileRecord
 from Naming import Pattern, collision_key, numbered, render_path, safe_file_name
 from PathAllocator import PathAllocator, fits_file, fits_folder
 from RemoteLibrary import Snapshot
 from Timestamps import same_time
 
-TRASH_FOLDER = ".trash"
-# Names at the top of a backup that belong to the backup itself, never to a document.
-RESERVED_TOP_NAMES = (STATE_FILE, GROUPS_FOLDER, TRASH_FOLDER, BIBTEX_FILE, RIS_FILE, FOLDERS_FILE, TEMP_DIR, LOCK_FILE)
-RESERVED_FILE_NAMES = (DOCUMENT_INFO, ANNOTATIONS_FILE)
-RESERVED_FILE_KEYS = frozenset(collision_key(name) for name in RESERVED_FILE_NAMES)
+RESERVED_FILE_KEYS = frozenset(collision_key(name) for name in DOCUMENT_FOLDER_FILES)
 
 NEW, UPDATED, MOVED, REMOVED = "new", "updated", "moved", "removed"
 
@@ -133,35 +119,26 @@ def folder_path(folder_ids: list[str], folders: Mapping[str, Mapping[str, Any]])
     return min(paths)[2] if paths else ()
 
 
-def documents_to_reread(entries: Mapping[str, Entry], snapshot: Snapshot, old_folders: Mapping[str, Any],
-                        pattern: Pattern) -> set[str]:
-    """Held documents not in the listing whose folder must be worked out again because a folder of theirs
-    was renamed or moved; the worker reads their metadata from their info.json."""
-    if not pattern.uses_folders or not snapshot.folders_complete:
-        return set()
-    return {doc_id for doc_id, entry in entries.items()
-            if doc_id not in snapshot.documents and not entry.trashed
-            and folder_path(entry.folder_uuids, old_folders) != folder_path(entry.folder_uuids, snapshot.folders)}
-
-
 class Planner:
-    """Works out the plan of one library's run."""
+    """Works out the plan of one library's run from its state."""
 
-    def __init__(self, entries: Mapping[str, Entry], pattern: Pattern, keep_trashed: bool,
-                 pending: Iterable[str] = ()) -> None:
-        self._entries = entries
+    def __init__(self, state: BackupState, pattern: Pattern, keep_trashed: bool) -> None:
+        self._entries = state.entries
+        self._old_folders = state.folders
         self._pattern = pattern
         self._keep_trashed = keep_trashed
         self._reserved = {collision_key(name) for name in RESERVED_TOP_NAMES}
-        self._allocator = PathAllocator(RESERVED_TOP_NAMES, RESERVED_FILE_NAMES)
-        for entry in entries.values():
+        self._allocator = PathAllocator(RESERVED_TOP_NAMES, DOCUMENT_FOLDER_FILES)
+        for entry in self._entries.values():
             self._allocator.hold_folder(entry.path)
-            for record in entry.files.values():
-                self._allocator.hold_file(f"{entry.path}/{record.name}")
-        for path in pending:
+            for path in entry.file_paths():
+                self._allocator.hold_file(path)
+        for path in state.pending:
             self._allocator.hold_file(path)
 
-    def plan(self, snapshot: Snapshot, reread: Mapping[str, dict[str, Any]]) -> Plan:
+    def plan(self, snapshot: Snapshot, held_documents: Mapping[str, dict[str, Any]]) -> Plan:
+        """The plan; `held_documents` gives the backed-up JSON of a document the server did not list, looked up only
+        for those whose folder must be worked out again."""
         plan = Plan()
         drafts: list[tuple[DocumentPlan, tuple[str, ...] | None]] = []
         annotations = _annotations_by_document(snapshot, self._entries)
@@ -174,8 +151,8 @@ class Planner:
                 plan.removals.append(Removal(doc_id, entry))
                 continue
             trashing = doc_id in snapshot.trashed_ids and not entry.trashed
-            draft = self._unlisted(doc_id, entry, snapshot, reread.get(doc_id), annotations.pop(doc_id, ([], set())),
-                                   trashing)
+            reread = held_documents.get(doc_id) if self._folder_renamed(entry, snapshot) else None
+            draft = self._unlisted(doc_id, entry, snapshot, reread, annotations.pop(doc_id, ([], set())), trashing)
             if draft:
                 drafts.append(draft)
         drafts.sort(key=lambda draft: (draft[0].created, draft[0].doc_id))
@@ -193,6 +170,11 @@ class Planner:
         plan.documents = [draft for draft, _ in drafts if _changes(draft, self._entries.get(draft.doc_id))]
         plan.removals.sort(key=lambda removal: removal.entry.path)
         return plan
+
+    def _folder_renamed(self, entry: Entry, snapshot: Snapshot) -> bool:
+        """Whether an unlisted document's %folder path changed because a folder of its was renamed or moved."""
+        return self._pattern.uses_folders and snapshot.folders_complete and not entry.trashed and \
+            folder_path(entry.folder_uuids, self._old_folders) != folder_path(entry.folder_uuids, snapshot.folders)
 
     def _clear_of_reserved(self, components: tuple[str, ...], trashed: bool) -> tuple[str, ...]:
         """A document's path, its first folder renamed (` (2)`) where it would be one of the backup's own."""

@@ -12,17 +12,13 @@ from typing import Any
 import requests
 from requests.auth import HTTPBasicAuth
 
-from Errors import LoginError
+from Errors import LoginError, TokenRefused
 from TokenStore import Token
 
 log = logging.getLogger(__name__)
 
 EXPIRED_OR_REVOKED = ("The saved Mendeley login has expired or was revoked; "
                       "run mendeley-backup once by hand to log in again")
-
-
-class TokenRefused(LoginError):
-    """The token endpoint refused a refresh token: only a new login helps."""
 
 
 class TokenEndpoint:

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from LocalFiles import fsync_dir
+from BackupFolder import AtomicWriter
+from Errors import TokenFileError
 
 try:
     import fcntl
@@ -31,10 +32,6 @@ EXPIRY_MARGIN_S = 60.0
 
 # How long a run waits for an overlapping run to finish its refresh before going ahead without the lock.
 LOCK_WAIT_S = 120.0
-
-
-class TokenFileError(OSError):
-    """The token file could not be written."""
 
 
 @dataclass(frozen=True)
@@ -132,30 +129,12 @@ def load_token(path: Path) -> Token | None:
 
 
 def save_token(path: Path, token: Token) -> None:
-    """Write the token file atomically, mode 0600 from its creation on, creating its folder (0700).
-
-    A temporary file in the same folder is written, flushed, synced and chmod-ed before it is renamed
-    over the old file, and the folder is synced after, so a crash leaves either the old or the new
-    token, never a torn one. Raises TokenFileError.
-    """
-    folder = path.parent
-    tmp = folder / f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+    """Write the token file atomically, mode 0600 from its creation on, creating its folder (0700). Raises
+    TokenFileError."""
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(json.dumps(dict(token.raw), indent=2, sort_keys=True).encode("utf-8") + b"\n")
-                f.flush()
-                if hasattr(os, "fchmod"):
-                    os.fchmod(f.fileno(), 0o600)  # the umask may have taken bits from os.open's mode only
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-        fsync_dir(folder)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        data = json.dumps(dict(token.raw), indent=2, sort_keys=True).encode("utf-8") + b"\n"
+        AtomicWriter(path.parent, private=True).write_chunks(path, [data])
     except OSError as e:
         raise TokenFileError(f"cannot write the token file {path}: {_reason(e)}") from e
     log.debug("Saved the token to %s", path)

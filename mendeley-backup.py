@@ -7,20 +7,17 @@ Exit status: 0 success, 1 failure, 2 usage error, 3 a run that finished but coul
 
 import logging
 import sys
-from dataclasses import replace
 
+from Applier import LibraryResult
 from BackupRun import run_backup
-from BackupWorker import LibraryResult
 from Config import Settings, load_settings
-from Errors import BackupError
+from Errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, BackupError
 from HttpSession import make_session
 from Login import log_in
 from MendeleyApi import MendeleyApi
 from Planner import MOVED, NEW, REMOVED, UPDATED
 
 log = logging.getLogger("mendeley-backup")
-
-EXIT_OK, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 3
 
 
 def configure_logging(verbosity: int) -> None:
@@ -47,8 +44,7 @@ def back_up(settings: Settings) -> LibraryResult:
     http = make_session(settings.http)
     credentials = log_in(settings.login, http)
     api = MendeleyApi(settings.login.api_host, http, credentials, settings.http)
-    options = replace(settings.run, progress=settings.verbosity >= 0 and sys.stderr.isatty())
-    return run_backup(api, settings.output_dir, settings.pattern, settings.pattern_given, options, settings.groups)
+    return run_backup(api, settings)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     except BackupError as error:
         configure_logging(0)
         log.error("%s", error)
-        return EXIT_FAILED
+        return error.exit_status
     configure_logging(settings.verbosity)
     try:
         result = back_up(settings)

@@ -23,11 +23,12 @@ import requests
 import BrowserLogin
 import Login
 import TokenStore
-from Errors import ConfigError, LoginError
+from Config import LoginSettings
+from Errors import ConfigError, LoginError, TokenRefused
 from HttpSession import HttpPolicy, make_session
-from Login import Credentials, LoginSettings, SavedLogin, can_log_in_interactively, log_in
+from Login import Credentials, SavedLogin, can_log_in_interactively, log_in
 from OAuthListener import FAILURE_TITLE, SUCCESS_TITLE, OAuthListener, RedirectCatcher, listen_address
-from TokenEndpoint import EXPIRED_OR_REVOKED, TokenEndpoint, TokenRefused
+from TokenEndpoint import EXPIRED_OR_REVOKED, TokenEndpoint
 from TokenStore import Token, load_token, save_token, token_file_lock
 
 SECRET = "s3cret-client-secret"

@@ -3,6 +3,7 @@ safe on any common file system, never collide, and the metadata holding them is 
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from DocumentInfo import AtomicWriter, read_json
+from BackupFolder import RESERVED_TOP_NAMES, AtomicWriter
+from DocumentInfo import BackupState
 from LocalFiles import ensure_folder, inside
 from Naming import collision_key, parse_pattern, safe_file_name, safe_folder_name
-from Planner import RESERVED_TOP_NAMES, Planner
+from Planner import Planner
 from RemoteLibrary import Snapshot
 from tests.tool import assert_safe_component
 
@@ -60,7 +62,7 @@ def snapshot_of(library: list[Any]) -> Snapshot:
        pattern=st.sampled_from(PATTERNS))
 def test_every_name_lands_safely_inside_the_backup_and_none_collide(library: list[Any], pattern: str) -> None:
     """Through the planner, which renders each path and has the PathAllocator hand out distinct ones."""
-    plan = Planner({}, parse_pattern(pattern), keep_trashed=False).plan(snapshot_of(library), {})
+    plan = Planner(BackupState(pattern), parse_pattern(pattern), keep_trashed=False).plan(snapshot_of(library), {})
     assert len(plan.documents) == len(library)
     reserved = {collision_key(name) for name in RESERVED_TOP_NAMES}
     with tempfile.TemporaryDirectory() as temporary:
@@ -98,7 +100,7 @@ def test_a_group_name_is_one_safe_folder(name: str) -> None:
 def test_any_metadata_is_written_atomically_and_reads_back_whole(document: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory() as temporary:
         root = Path(temporary)
-        AtomicWriter(root / "tmp").prepare()
+        (root / "tmp").mkdir()
         AtomicWriter(root / "tmp").write_json(root / "info.json", {"document": document})
-        assert read_json(root / "info.json") == {"document": document}
+        assert json.loads((root / "info.json").read_text(encoding="utf-8")) == {"document": document}
         assert list((root / "tmp").iterdir()) == []

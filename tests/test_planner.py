@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from DocumentInfo import Entry, FileRecord
+from DocumentInfo import BackupState, Entry, FileRecord
 from Naming import parse_pattern
 from Planner import MOVED, NEW, REMOVED, UPDATED, DocumentPlan, Plan, Planner
 from RemoteLibrary import Snapshot
@@ -30,7 +30,7 @@ def held(path: str, modified: str = OLD, files: dict[str, FileRecord] | None = N
 
 
 def plan_of(entries: dict[str, Entry], snapshot: Snapshot, keep_trashed: bool = False) -> Plan:
-    return Planner(entries, PATTERN, keep_trashed).plan(snapshot, {})
+    return Planner(BackupState(PATTERN.text, entries=entries), PATTERN, keep_trashed).plan(snapshot, {})
 
 
 def only(plan: Plan) -> DocumentPlan:
@@ -168,7 +168,7 @@ def test_a_folder_pattern_follows_memberships_listed_folder_by_folder():
     entries = {"d1": Entry(path="Parent/Child/T", last_modified=OLD, folder_uuids=["c"], created=OLD)}
     listed = {"d1": document("d1", "T", folder_uuids=["c"])}
     snapshot = Snapshot(documents=listed, folders=folders, folders_complete=True, memberships={"d1": ["c", "o"]})
-    moved = only(Planner(entries, pattern, False).plan(snapshot, {}))
+    moved = only(Planner(BackupState(pattern.text, entries=entries), pattern, False).plan(snapshot, {}))
     # In two folders now: the first by path, case-insensitively (`other` before `Parent/Child`).
     assert (moved.count_as, moved.path, moved.folder_uuids) == (MOVED, "other/T", ["c", "o"])
 
@@ -179,5 +179,5 @@ def test_without_the_whole_folder_tree_a_folder_pattern_moves_nothing():
     listed = {"d1": document("d1", "T", modified="2025-01-01T00:00:00.000Z", folder_uuids=["p"])}
     # The folder listing came back short: the parent folder is missing from it.
     snapshot = Snapshot(documents=listed, folders={}, folders_complete=False)
-    updated = only(Planner(entries, pattern, False).plan(snapshot, {}))
+    updated = only(Planner(BackupState(pattern.text, entries=entries), pattern, False).plan(snapshot, {}))
     assert (updated.count_as, updated.path) == (UPDATED, "Parent/T")

@@ -1,0 +1,393 @@
+"""One backup folder, and the only code that knows what is on disk in it: every name the backup uses, safe paths
+inside it, the lock that keeps one run at a time, atomic writing, and loading and saving the state. The formats of
+the files themselves are DocumentInfo's.
+
+    backup/                      BackupFolder.opened(root): lock, temporary folder, fatal errors as one line
+      info.json                  the state (STATE_FILE)
+      folders.json               the Mendeley folder tree
+      library.bib, library.ris   the exports
+      .mendeley-backup.lock      one run at a time
+      .mendeley-backup-tmp/      every file is written here first, then renamed into place
+      .trash/...                 documents kept from the Mendeley trash
+      groups/<name>/...          each group: a BackupFolder of its own, sharing the lock and the writer
+      <document folder>/         info.json, annotations.json and the document's files
+"""
+
+import contextlib
+import errno
+import json
+import logging
+import os
+import secrets
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from bidict import ValueDuplicationError
+
+from DocumentInfo import (
+    ANNOTATIONS_FILE,
+    DOCUMENT_INFO,
+    BackupState,
+    Entry,
+    annotations_from_json,
+    document_info_from_json,
+    document_info_json,
+    is_state_json,
+    legacy_entry,
+    ordered_annotations,
+    state_from_json,
+)
+from Errors import BackupFolderError, FolderLockedError, FolderUnwritableError, NotABackupError, UnsafePathError
+from LocalFiles import ensure_folder, fsync_dir, inside, prune_folders, remove_file, sha1_of, signature
+from Naming import collision_key, numbered, safe_folder_name
+
+try:
+    import fcntl
+except ImportError:  # not POSIX
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "info.json"
+TEMP_DIR = ".mendeley-backup-tmp"
+LOCK_FILE = ".mendeley-backup.lock"
+FOLDERS_FILE = "folders.json"
+GROUPS_FOLDER = "groups"
+TRASH_FOLDER = ".trash"
+BIBTEX_FILE = "library.bib"
+RIS_FILE = "library.ris"
+# Names at the top of a backup that belong to the backup itself, never to a document.
+RESERVED_TOP_NAMES = (STATE_FILE, GROUPS_FOLDER, TRASH_FOLDER, BIBTEX_FILE, RIS_FILE, FOLDERS_FILE, TEMP_DIR, LOCK_FILE)
+# What a run itself puts in a folder before the state file exists.
+RUN_OWN_FILES = frozenset({LOCK_FILE, TEMP_DIR})
+
+# Errors after which no further write can succeed: the run stops instead of failing item after item.
+FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM})
+FATAL_REASONS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+                 errno.EROFS: "the backup folder is on a read-only file system"}
+
+
+class AtomicWriter:
+    """Writes files atomically: a temporary file in `temp_dir` (on the targets' file system) created with its final
+    mode before any byte is written, flushed and fsynced, renamed over the target, then the target's folder fsynced.
+    A run killed at any moment leaves either the old or the new file, and at most a leftover temporary file.
+
+    Files get the user's umask (0644 under umask 022); a `private` writer's files are 0600 whatever the umask (the
+    token file is as good as a password).
+    """
+
+    def __init__(self, temp_dir: Path, private: bool = False) -> None:
+        self.temp_dir = temp_dir
+        self._mode = 0o600 if private else 0o666
+
+    def temp_path(self, hint: str) -> Path:
+        """A fresh, empty temporary file in the temporary folder (the caller fills and renames it)."""
+        while True:
+            path = self.temp_dir / f".{hint[:40]}.{secrets.token_hex(6)}.part"
+            try:
+                handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), self._mode)
+            except FileExistsError:
+                continue
+            os.close(handle)
+            return path
+
+    def write_json(self, target: Path, data: Any, indent: int | None = 2) -> None:
+        """`data` as UTF-8 JSON; `indent=None` writes it on one line, which Python's C encoder does several times
+        faster (it matters for the state of a large library, written every few seconds)."""
+        separators = (",", ":") if indent is None else None
+        text = json.dumps(data, indent=indent, separators=separators, ensure_ascii=False) + "\n"
+        # A lone surrogate (which a JSON string may escape) has no UTF-8: it is written as JSON's own \udxxx escape.
+        self.write_chunks(target, [text.encode("utf-8", "backslashreplace")])
+
+    def write_chunks(self, target: Path, chunks: Iterable[bytes]) -> None:
+        """The file made of `chunks`, made as they are written, so that a large file is never held whole."""
+        temporary = self.temp_path(target.name)
+        try:
+            with open(temporary, "wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            self.install(temporary, target)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    @staticmethod
+    def install(temporary: Path, target: Path) -> None:
+        """Rename a complete, fsynced temporary file over `target` and make the rename durable."""
+        os.replace(temporary, target)
+        fsync_dir(target.parent)
+
+
+def is_fatal(error: OSError) -> bool:
+    return error.errno in FATAL_ERRNOS and not isinstance(error, UnsafePathError)
+
+
+@contextlib.contextmanager
+def fatal_errors(root: Path) -> Iterator[None]:
+    """Turn an error after which no write can succeed (a full disk, a read-only folder) into the one-line error that
+    stops the run; other file-system errors pass through, to fail one item."""
+    try:
+        yield
+    except OSError as error:
+        if not is_fatal(error):
+            raise
+        reason = FATAL_REASONS.get(error.errno or 0, "the backup folder cannot be written")
+        raise FolderUnwritableError(f"Stopped: {reason} ({root}); nothing already backed up was lost, "
+                                    f"rerun once the problem is fixed") from error
+
+
+class RunLock:
+    """One run at a time per backup folder: an advisory `flock` on a file in it, which the kernel releases when its
+    process dies, however it dies, so a lock left by a killed run is simply taken over by the next one."""
+
+    def __init__(self, root: Path) -> None:
+        self._path = root / LOCK_FILE
+        self._handle: int | None = None
+
+    def __enter__(self) -> "RunLock":
+        handle = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(handle, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(handle)
+            raise FolderLockedError(f"Another mendeley-backup run (process {holder}) is working on "
+                                    f"{self._path.parent}; try again once it has finished") from None
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, f"{os.getpid()}\n".encode(), 0)
+        self._handle = handle
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            os.close(self._handle)
+            self._handle = None
+
+
+class BackupFolder:
+    """One backed-up library's folder: the backup's top folder, or a group's under `groups/<name>/`. Paths given to
+    its methods are relative to it, `/`-separated, as the state records them."""
+
+    def __init__(self, root: Path, writer: AtomicWriter) -> None:
+        self.root = root
+        self.writer = writer
+
+    @staticmethod
+    @contextlib.contextmanager
+    def opened(root: Path, dry_run: bool) -> Iterator["BackupFolder"]:
+        """The backup folder at `root` for one run: created if needed, locked, its temporary folder emptied of what a
+        killed run left; a full disk or read-only folder, wherever it strikes, is one clear line. A dry run only
+        reads: no folder, lock or temporary file is made."""
+        folder = BackupFolder(root, AtomicWriter(root / TEMP_DIR))
+        if dry_run:
+            yield folder
+            return
+        folder.refuse_foreign()  # before the lock and the temporary folder are put in it
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise BackupFolderError(f"Cannot create the backup folder {root}: {error.strerror}") from error
+        with fatal_errors(root), RunLock(root):
+            folder._prepare_temp_dir()
+            try:
+                yield folder
+            finally:
+                with contextlib.suppress(OSError):
+                    folder.writer.temp_dir.rmdir()  # once nothing is in it
+
+    def _prepare_temp_dir(self) -> None:
+        temp_dir = self.writer.temp_dir
+        temp_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in temp_dir.iterdir():
+            if leftover.is_file() and not leftover.is_symlink():
+                log.info("Removing %s, left by an interrupted run", leftover.name)
+                leftover.unlink()
+
+    def fatal_errors(self) -> contextlib.AbstractContextManager[None]:
+        return fatal_errors(self.root)
+
+    # Paths and files ----------------------------------------------------------------------------------
+
+    def path(self, relative: str) -> Path:
+        """The full path of `relative`, refusing anything that could point outside the folder."""
+        return inside(self.root, relative)
+
+    def ensure_folder(self, relative: str) -> Path:
+        return ensure_folder(self.root, relative)
+
+    def remove_file(self, relative: str) -> None:
+        remove_file(self.root, relative)
+
+    def prune(self, relative: str) -> None:
+        """Remove a document folder and the parents it leaves empty."""
+        prune_folders(self.root, relative)
+
+    def sha1(self, relative: str) -> str | None:
+        return sha1_of(self.path(relative))
+
+    def signature(self, relative: str) -> tuple[int, int] | None:
+        return signature(self.path(relative))
+
+    def temp_path(self, hint: str) -> Path:
+        return self.writer.temp_path(hint)
+
+    def install(self, temporary: Path, relative: str) -> None:
+        self.writer.install(temporary, self.path(relative))
+
+    def write_chunks(self, relative: str, chunks: Iterable[bytes]) -> None:
+        self.writer.write_chunks(self.path(relative), chunks)
+
+    def has(self, relative: str) -> bool:
+        return self.path(relative).exists()
+
+    def is_plain_file(self, relative: str) -> bool:
+        """A regular file, not a symbolic link to one."""
+        path = self.path(relative)
+        return path.is_file() and not path.is_symlink()
+
+    def move(self, source: str, target: str) -> None:
+        """Rename a file within the folder (made durable by `sync_folder` of the target's folder)."""
+        os.replace(self.path(source), self.path(target))
+
+    def sync_folder(self, relative: str) -> None:
+        """Make the renames and new entries in a folder durable."""
+        fsync_dir(self.path(relative))
+
+    # Documents ----------------------------------------------------------------------------------------
+
+    def read_document(self, folder: str) -> tuple[dict[str, Any], dict[str, str]]:
+        """The document JSON and the file names of a document folder's info.json; empty when unreadable."""
+        return document_info_from_json(self._read_json(f"{folder}/{DOCUMENT_INFO}"))
+
+    def has_document_info(self, folder: str) -> bool:
+        return self._read_json(f"{folder}/{DOCUMENT_INFO}") is not None
+
+    def write_document(self, folder: str, document: Mapping[str, Any], file_names: Mapping[str, str]) -> None:
+        self.writer.write_json(self.path(f"{folder}/{DOCUMENT_INFO}"), document_info_json(document, file_names))
+
+    def read_annotations(self, folder: str) -> list[dict[str, Any]]:
+        return annotations_from_json(self._read_json(f"{folder}/{ANNOTATIONS_FILE}"))
+
+    def write_annotations(self, folder: str, annotations: Iterable[dict[str, Any]]) -> None:
+        """annotations.json, in its order; none at all removes the file."""
+        ordered = ordered_annotations(annotations)
+        if ordered:
+            self.writer.write_json(self.path(f"{folder}/{ANNOTATIONS_FILE}"), ordered)
+        else:
+            self.remove_file(f"{folder}/{ANNOTATIONS_FILE}")
+
+    def documents(self, state: BackupState) -> Mapping[str, dict[str, Any]]:
+        """The backed-up documents' JSON by id, each read from its info.json when asked for."""
+        return _DocumentsOnDisk(self, state)
+
+    def write_folder_tree(self, folders: Mapping[str, dict[str, Any]]) -> None:
+        self.writer.write_json(self.path(FOLDERS_FILE),
+                               sorted(folders.values(), key=lambda folder: str(folder.get("id"))))
+
+    # The state ----------------------------------------------------------------------------------------
+
+    def load_state(self) -> BackupState | None:
+        """The backup's state, or None when the folder has none yet."""
+        path = self.root / STATE_FILE
+        if not path.exists():
+            return None
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError) as error:
+            raise BackupFolderError(f"Cannot read the backup state {path}: {error}") from error
+        if not is_state_json(data):
+            raise BackupFolderError(f"{path} is not a mendeley-backup state file")
+        try:
+            return state_from_json(data, self._legacy_entry)
+        except ValueDuplicationError as error:
+            raise BackupFolderError(f"{path} names one folder for two documents ({error}); "
+                                    f"it cannot be continued") from error
+
+    def open_state(self, pattern: str, pattern_given: bool, dry_run: bool) -> BackupState:
+        """The folder's state; a new one (saved at once, so that a killed first run can resume) for an empty folder."""
+        state = self.load_state()
+        if state is not None:
+            if pattern_given and pattern != state.pattern:
+                log.warning("The backup in %s was made with the pattern %r; ignoring the pattern %r",
+                            self.root, state.pattern, pattern)
+            return state
+        self.refuse_foreign()
+        state = BackupState(pattern=pattern)
+        if not dry_run:
+            self.save_state(state)
+        return state
+
+    def save_state(self, state: BackupState) -> None:
+        self.writer.write_json(self.root / STATE_FILE, state.to_json(), indent=None)
+
+    def refuse_foreign(self) -> None:
+        """Refuse a folder with other content and no state: it is not a backup, and a run must neither treat its
+        files as its own nor leave files of its own in it."""
+        if not self.root.is_dir() or (self.root / STATE_FILE).exists():
+            return
+        strangers = sorted(name for name in os.listdir(self.root) if name not in RUN_OWN_FILES)
+        if strangers:
+            raise NotABackupError(f"{self.root} is not empty and holds no {STATE_FILE} of mendeley-backup "
+                                  f"(it has {strangers[0]!r}); give an empty folder or an existing backup")
+
+    def _legacy_entry(self, folder: str) -> Entry:
+        return legacy_entry(folder, *self.read_document(folder))
+
+    def _read_json(self, relative: str) -> Any:
+        """A JSON file's content, or None when it is missing or unreadable (which is logged)."""
+        path = self.path(relative)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return json.load(handle)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            log.warning("Could not read %s: %s", path, error)
+            return None
+
+    # Groups -------------------------------------------------------------------------------------------
+
+    def group(self, state: BackupState, group_id: str, name: str, dry_run: bool) -> "BackupFolder":
+        """The folder of a group, `groups/<name>`, distinct from other groups' folders, following the group when it
+        is renamed; it shares this folder's lock and writer."""
+        wanted = f"{GROUPS_FOLDER}/{safe_folder_name(name)}"
+        current = state.groups.get(group_id)
+        candidate = wanted
+        if current != wanted:
+            taken = {collision_key(folder) for other, folder in state.groups.items() if other != group_id}
+            number = 1
+            while collision_key(candidate) in taken or (candidate != current and self.has(candidate)):
+                number += 1
+                candidate = f"{GROUPS_FOLDER}/{numbered(safe_folder_name(name), number, keep_extension=False)}"
+            if current is not None and candidate != current and not dry_run and self.path(current).is_dir():
+                log.info("Group %s was renamed; moving %s to %s", name, current, candidate)
+                self.path(current).rename(self.path(candidate))
+            if not dry_run:
+                state.set_group_folder(group_id, candidate)
+        if not dry_run:
+            self.path(candidate).mkdir(parents=True, exist_ok=True)
+        return BackupFolder(self.path(candidate), self.writer)
+
+
+class _DocumentsOnDisk(Mapping[str, dict[str, Any]]):
+    """A read-only view of the backed-up documents' JSON; each is read from disk when it is looked up."""
+
+    def __init__(self, folder: BackupFolder, state: BackupState) -> None:
+        self._folder = folder
+        self._state = state
+
+    def __getitem__(self, doc_id: str) -> dict[str, Any]:
+        entry = self._state.entry(doc_id)
+        if entry is None:
+            raise KeyError(doc_id)
+        return self._folder.read_document(entry.path)[0]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._state.entries))
+
+    def __len__(self) -> int:
+        return len(self._state.entries)
