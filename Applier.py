@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from tqdm import tqdm
@@ -262,7 +263,7 @@ def _as_completed(pool: ThreadPoolExecutor, work: Callable[[Item], Outcome], ite
     running = 0
     while True:
         while running < window and not stopping.is_set() and (item := next(waiting, None)) is not None:
-            pool.submit(work, item).add_done_callback(lambda future, item=item: finished.put((item, future)))
+            pool.submit(work, item).add_done_callback(partial(_announce, finished, item))
             running += 1
         if not running:
             return
@@ -273,4 +274,8 @@ def _as_completed(pool: ThreadPoolExecutor, work: Callable[[Item], Outcome], ite
             continue
         running -= 1
         yield done
+
+
+def _announce(finished: "queue.SimpleQueue[tuple[Item, Future[Outcome]]]", item: Item, future: Future[Outcome]) -> None:
+    finished.put((item, future))
 

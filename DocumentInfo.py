@@ -260,9 +260,8 @@ def document_info_from_json(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
     """The document JSON and the file names of a document folder's info.json; empty when it is not one."""
     if not isinstance(data, dict):
         return {}, {}
-    document = data.get("document") if isinstance(data.get("document"), dict) else {}
-    files = data.get("files") if isinstance(data.get("files"), dict) else {}
-    return document, files
+    document, files = data.get("document"), data.get("files")
+    return (document if isinstance(document, dict) else {}), (files if isinstance(files, dict) else {})
 
 
 def annotations_from_json(data: Any) -> list[dict[str, Any]]:

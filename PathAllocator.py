@@ -94,4 +94,4 @@ def _fits(current: str, base: str, keep_extension: bool) -> bool:
         return True
     stem = split_extension(current)[0] if keep_extension else current
     match = _NUMBER.search(stem)
-    return bool(match) and numbered(base, int(match.group(1)), keep_extension) == current
+    return match is not None and numbered(base, int(match.group(1)), keep_extension) == current

@@ -110,10 +110,10 @@ def folder_path(folder_ids: list[str], folders: Mapping[str, Mapping[str, Any]])
     paths = []
     for folder_id in folder_ids:
         names: list[str] = []
-        current: str | None = folder_id
+        current = folder_id
         while current in folders and len(names) <= len(folders):
             names.insert(0, str(folders[current].get("name") or current))
-            current = folders[current].get("parent_id")
+            current = folders[current].get("parent_id") or ""
         if names:
             paths.append((tuple(name.casefold() for name in names), folder_id, tuple(names)))
     return min(paths)[2] if paths else ()
@@ -152,9 +152,9 @@ class Planner:
                 continue
             trashing = doc_id in snapshot.trashed_ids and not entry.trashed
             reread = held_documents.get(doc_id) if self._folder_renamed(entry, snapshot) else None
-            draft = self._unlisted(doc_id, entry, snapshot, reread, annotations.pop(doc_id, ([], set())), trashing)
-            if draft:
-                drafts.append(draft)
+            unlisted = self._unlisted(doc_id, entry, snapshot, reread, annotations.pop(doc_id, ([], set())), trashing)
+            if unlisted:
+                drafts.append(unlisted)
         drafts.sort(key=lambda draft: (draft[0].created, draft[0].doc_id))
         for draft, components in drafts:
             if components is not None:
@@ -163,9 +163,9 @@ class Planner:
                     draft.count_as = MOVED
         for draft, _ in drafts:
             self._place_files(draft)
-            entry = self._entries.get(draft.doc_id)
-            if draft.count_as is None and entry is not None and draft.document is not None \
-                    and _counted_change(draft, entry):
+            held = self._entries.get(draft.doc_id)
+            if draft.count_as is None and held is not None and draft.document is not None \
+                    and _counted_change(draft, held):
                 draft.count_as = UPDATED
         plan.documents = [draft for draft, _ in drafts if _changes(draft, self._entries.get(draft.doc_id))]
         plan.removals.sort(key=lambda removal: removal.entry.path)

@@ -1,6 +1,6 @@
 """Timestamps as the Mendeley API writes them (ISO-8601 UTC, milliseconds, `Z`) and as HTTP dates."""
 
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
 
@@ -13,12 +13,12 @@ def parse_time(text: str | None) -> datetime | None:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def format_time(moment: datetime) -> str:
     """`2024-05-01T12:00:00.000Z`, the form the API itself uses."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def parse_http_date(text: str | None) -> datetime | None:
@@ -26,7 +26,7 @@ def parse_http_date(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        return parsedate_to_datetime(text).astimezone(UTC)
+        return parsedate_to_datetime(text).astimezone(timezone.utc)
     except (TypeError, ValueError):
         return None
 
