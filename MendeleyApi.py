@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -236,7 +236,7 @@ def _time(moment: datetime | None) -> str | None:
 
 def _path(url: str) -> str:
     """The path of a URL without its query, which may carry signatures."""
-    return requests.utils.urlparse(url).path
+    return urlsplit(url).path
 
 
 def _reason(error: BaseException) -> str:
