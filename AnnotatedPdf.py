@@ -147,7 +147,7 @@ def make_annotated_copy(pdf: bytes | Path, file_sha1: str, annotations: Iterable
         return AnnotatedCopy(None, "the file is not a PDF; no annotated copy")
     marks, unusable = _marks(chosen)
     if not marks:
-        return AnnotatedCopy(None, f"no annotated copy: none of its {len(chosen)} annotations has a usable position")
+        return AnnotatedCopy(None, f"no annotated copy: {unusable} with no usable position, of {_count(len(chosen))}")
     try:
         return _draw(data, marks, len(chosen), unusable, authors or {}, damage=None)
     except Exception as error:  # pypdf raises all kinds of errors on hostile files: read it forgivingly then
@@ -184,7 +184,7 @@ def _draw(data: bytes, marks: Sequence[_Mark], total: int, unusable: int, author
         skipped.append(f"{unusable} with no usable position")
     if skipped:
         prefix = "left out of the annotated copy" if drawn else "no annotated copy"
-        problems.append(f"{prefix}: {', '.join(skipped)}, of {total} annotations")
+        problems.append(f"{prefix}: {', '.join(skipped)}, of {_count(total)}")
     if not drawn:
         return AnnotatedCopy(None, "; ".join(problems))
     output = BytesIO()
@@ -317,6 +317,10 @@ def _text(value: Any) -> str:
 
 def _hash_key(value: Any) -> str:
     return value.strip().lower() if isinstance(value, str) else ""
+
+
+def _count(annotations: int) -> str:
+    return f"{annotations} annotation" + ("" if annotations == 1 else "s")
 
 
 def _reason(error: BaseException) -> str:

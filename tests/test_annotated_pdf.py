@@ -141,8 +141,14 @@ def by_name(annotations: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]
     return grouped
 
 
-def near(values: list[float], expected: list[float]) -> bool:
-    return len(values) == len(expected) and all(abs(a - b) <= 1 for a, b in zip(values, expected, strict=True))
+def near(values: list[float], expected: list[float], within: float = 1) -> bool:
+    """Coordinates within 1 pt."""
+    return len(values) == len(expected) and all(abs(a - b) <= within for a, b in zip(values, expected, strict=True))
+
+
+def same_colour(values: list[float], rgb: tuple[int, int, int]) -> bool:
+    """A PDF colour (0 to 1 a channel) that is the API's r, g, b (0 to 255), far closer than one step (1/255)."""
+    return near(values, [channel / 255 for channel in rgb], within=0.0001)
 
 
 def copy_of(data: bytes, annotations: list[dict[str, Any]]) -> AnnotatedCopy:
@@ -163,7 +169,7 @@ def test_highlights_read_back_by_another_library_with_page_rectangle_colour_and_
     assert first["page"] == 1 and first["Subtype"] == "/Highlight" and first["Type"] == "/Annot"
     assert near(first["Rect"], [72, 690, 300, 702])
     assert near(first["QuadPoints"], [72, 702, 300, 702, 72, 690, 300, 690])
-    assert near(first["C"], [1, 235 / 255, 59 / 255])
+    assert same_colour(first["C"], (255, 235, 59))
     assert first["T"] == "Jane Doe"
     assert first["CreationDate"] == "D:20210304050607+00'00'" and first["M"] == "D:20220809101112+00'00'"
     assert "Contents" not in first
@@ -173,11 +179,11 @@ def test_highlights_read_back_by_another_library_with_page_rectangle_colour_and_
     assert near(second["Rect"], [72, 494, 300.5, 520.25])
     assert near(second["QuadPoints"], [72.5, 520.25, 300.5, 520.25, 72.5, 508, 300.5, 508,
                                        72, 506, 250, 506, 72, 494, 250, 494])
-    assert near(second["C"], [1, 0, 0])
+    assert same_colour(second["C"], (255, 0, 0))
     assert second["T"] == "Omar Ñúñez" and second["Contents"] == "two lines"
 
     (third,) = drawn["h-3"]
-    assert third["page"] == 3 and near(third["Rect"], [100, 88, 200, 100]) and near(third["C"], [0, 200 / 255, 0])
+    assert third["page"] == 3 and near(third["Rect"], [100, 88, 200, 100]) and same_colour(third["C"], (0, 200, 0))
     assert "T" not in third  # a profile whose name is not known: no author rather than an id
 
 
@@ -190,7 +196,7 @@ def test_sticky_notes_read_back_as_note_icons_at_their_point_with_their_text() -
         assert note["page"] == page and note["Subtype"] == "/Text" and note["Name"] == "/Note"
         assert note["Contents"] == text and note["T"] == "Omar Ñúñez"
         assert near(note["Rect"], [x, y - NOTE_ICON_SIZE, x + NOTE_ICON_SIZE, y])  # the point is its top-left corner
-        assert near(note["C"], [0, 128 / 255, 1])
+        assert same_colour(note["C"], (0, 128, 255))
 
 
 @pytest.mark.parametrize(("x", "y", "expected"), [
@@ -217,6 +223,24 @@ def test_offset_and_rotated_pages_take_positions_as_user_space_and_keep_notes_in
     assert near(drawn["inside"][0]["Rect"], [300, 578, 322, 600])
     assert near(drawn["outside"][0]["Rect"], [150, 250, 172, 272])  # the crop box's corner, not the media box's
     assert drawn["inside"][0]["F"] & 16  # NoRotate: the icon stays upright on the turned page
+
+
+def test_a_sticky_note_is_one_icon_at_its_first_usable_point() -> None:
+    original = make_pdf(pages=2)
+    note = sticky_note(sha1(original), "s", 1, 0, 0, "one icon")
+    note["positions"] = [{"page": 1, "top_left": None}, box(2, 300, 400, 300, 400), box(1, 100, 100, 100, 100)]
+    ((drawn,), _) = read_back(copy_of(original, [note]).content)
+    assert drawn["page"] == 2 and near(drawn["Rect"], [300, 378, 322, 400])
+
+
+def test_a_colour_out_of_range_is_clamped_and_a_missing_one_is_yellow() -> None:
+    original = make_pdf(pages=1)
+    file_hash = sha1(original)
+    result = copy_of(original, [highlight(file_hash, "loud", box(1, 1, 2, 3, 4), color={"r": 300, "g": -5, "b": 12.5}),
+                                highlight(file_hash, "plain", box(1, 1, 2, 3, 4), color=None)])
+    drawn = by_name(read_back(result.content)[0])
+    assert near(drawn["loud"][0]["C"], [1, 0, 12.5 / 255], within=0.0001)
+    assert same_colour(drawn["plain"][0]["C"], (255, 255, 0))
 
 
 def test_a_highlight_over_a_page_break_is_drawn_on_both_pages() -> None:
@@ -322,6 +346,12 @@ def test_when_no_annotation_fits_there_is_no_copy_and_one_warning() -> None:
                                 highlight(file_hash, "nowhere", {"page": 1, "top_left": {"x": "a"}})])
     assert result == AnnotatedCopy(None, "no annotated copy: 1 on pages it lacks (4; it has 1), "
                                          "1 with no usable position, of 2 annotations")
+
+
+def test_an_annotation_with_no_usable_position_gives_one_warning_and_no_copy() -> None:
+    original = make_pdf(pages=1)
+    result = copy_of(original, [highlight(sha1(original), "h", box(0, 1, 2, 3, 4), {"page": 1})])
+    assert result == AnnotatedCopy(None, "no annotated copy: 1 with no usable position, of 1 annotation")
 
 
 def test_a_file_that_is_not_a_pdf_gives_one_warning() -> None:
