@@ -14,11 +14,11 @@ Choices where the issue is silent:
 - A sticky note's point is the top-left corner of its 22 x 22 pt icon, the corner readers pin an icon at; the box
   is then moved inside the page's CropBox. Notes are flagged NoZoom and NoRotate, as readers make their own notes,
   so the icon stays upright on a rotated page.
-- No appearance streams: every current reader (pdf.js, hence Zotero's; PDFium; Poppler; MuPDF; Acrobat; macOS
-  Preview) draws `/Highlight` and `/Text` annotations from their entries.
+- No appearance streams: current readers draw `/Highlight` and `/Text` annotations from their entries (Poppler's
+  pdftoppm was seen doing so here; pdf.js, which Zotero's reader is built on, and PDFium make them the same way).
 - A well-formed PDF gets an incremental update (pypdf's `incremental=True`): the copy is the original's bytes
-  unchanged followed by the new objects, so the copy is small and a signature stays valid. A PDF pypdf reads only
-  by repairing it is written whole from the repaired reading, with a warning saying so.
+  unchanged followed by the new objects, so the copy is small and a signature still covers what it signed. A PDF
+  pypdf reads only by repairing it is written whole from the repaired reading, with a warning saying so.
 - An encrypted PDF gets no copy: a copy of it would either need its encryption redone or drop it.
 """
 
