@@ -145,15 +145,15 @@ def safe_component(name: str, keep_extension: bool = False) -> str:
         name = "_" + name
     if _WINDOWS_DEVICE_NAMES.match(name):
         name = "_" + name
-    return _fit(name, "", keep_extension)
+    return fit_component(name, "", keep_extension)
 
 
 def numbered(name: str, number: int, keep_extension: bool) -> str:
     """`name (2)` or, for a file, `name (2).pdf`: a distinct but recognisable sibling of `name`."""
-    return _fit(name, f" ({number})", keep_extension)
+    return fit_component(name, f" ({number})", keep_extension)
 
 
-def _fit(name: str, suffix: str, keep_extension: bool) -> str:
+def fit_component(name: str, suffix: str, keep_extension: bool) -> str:
     """`name` with `suffix` before its extension, the stem shortened so the whole fits the byte limit."""
     stem, extension = split_extension(name) if keep_extension else (name, "")
     budget = MAX_COMPONENT_BYTES - len((suffix + extension).encode())
