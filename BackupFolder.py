@@ -322,7 +322,9 @@ class BackupFolder:
         return state
 
     def save_state(self, state: BackupState) -> None:
-        self.writer.write_json(self.root / STATE_FILE, state.to_json(), indent=None)
+        # A lone surrogate (which a JSON string may escape) has no UTF-8: it is written as JSON's own \udxxx escape.
+        self.writer.write_chunks(self.root / STATE_FILE,
+                                 (chunk.encode("utf-8", "backslashreplace") for chunk in state.json_chunks()))
 
     def refuse_foreign(self) -> None:
         """Refuse a folder with other content and no state: it is not a backup, and a run must neither treat its

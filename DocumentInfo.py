@@ -7,11 +7,14 @@ the state of one backed-up library as the run keeps it in memory. No file I/O he
 - A document folder's `annotations.json`: the document's annotations, the API's JSON, ordered by (created, id).
 """
 
+import itertools
+import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from bidict import bidict
 
@@ -24,8 +27,10 @@ ANNOTATIONS_FILE = "annotations.json"
 DOCUMENT_FOLDER_FILES = (DOCUMENT_INFO, ANNOTATIONS_FILE)
 STATE_FORMAT = 2
 
+Item = TypeVar("Item")
 
-@dataclass
+
+@dataclass(slots=True)
 class FileRecord:
     """A file of a document as the backup holds it; `sha1` is None until checked (backups of the original)."""
 
@@ -38,7 +43,7 @@ class FileRecord:
         return {"name": self.name, "sha1": self.sha1, "size": self.size, "mtime_ns": self.mtime_ns}
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """A backed-up document: where it is and what of it the backup holds.
 
@@ -192,25 +197,46 @@ class BackupState:
 
     # The state file -----------------------------------------------------------------------------------
 
-    def to_json(self) -> dict[str, Any]:
+    def json_chunks(self) -> Iterator[str]:
+        """The state file's JSON, on one line, in pieces, so that a large library's state is never held twice in
+        memory. The entries are taken under the lock as they are: download threads replace entries whole, never
+        change one in place, while a checkpoint is written."""
         with self._lock:
-            data: dict[str, Any] = {
+            entries = list(self.entries.items())
+            head: dict[str, Any] = {
                 "last_backup_time": format_time(self.cutoff) if self.cutoff else None,
-                "documents": {doc_id: entry.path for doc_id, entry in self.entries.items()},
-                "pattern": self.pattern,
-                "format": STATE_FORMAT,
-                "last_full_listing": format_time(self.last_full_listing) if self.last_full_listing else None,
-                "entries": {doc_id: entry.to_json() for doc_id, entry in self.entries.items()},
-            }
-            if self.folders:
-                data["folders"] = self.folders
-            if self.groups:
-                data["groups"] = dict(self.groups)
-            if self.pending:
-                data["pending_removals"] = sorted(self.pending)
-            if self.exports_outdated:
-                data["exports_outdated"] = True
-            return data
+                "pattern": self.pattern, "format": STATE_FORMAT,
+                "last_full_listing": format_time(self.last_full_listing) if self.last_full_listing else None}
+            tail: dict[str, Any] = {"folders": self.folders, "groups": dict(self.groups),
+                                    "pending_removals": sorted(self.pending),
+                                    "exports_outdated": self.exports_outdated}
+        yield _compact(head)[:-1]
+        yield ',"documents":{'
+        yield from _members((doc_id, entry.path) for doc_id, entry in entries)
+        yield '},"entries":{'
+        yield from _members((doc_id, entry.to_json()) for doc_id, entry in entries)
+        yield "}"
+        present = {key: value for key, value in tail.items() if value}
+        yield ("," + _compact(present)[1:]) if present else "}"
+
+
+_compact = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+MEMBERS_PER_CHUNK = 1000
+
+
+def _members(pairs: Iterable[tuple[str, Any]]) -> Iterator[str]:
+    """The members of a JSON object, `"key":value,...`, a thousand at a time (the C encoder's speed, in pieces)."""
+    first = True
+    for chunk in batched(pairs, MEMBERS_PER_CHUNK):
+        yield ("" if first else ",") + _compact(dict(chunk))[1:-1]
+        first = False
+
+
+def batched(items: Iterable[Item], size: int) -> Iterator[tuple[Item, ...]]:
+    """Successive tuples of `size` items (itertools.batched, which Python 3.12 brings)."""
+    iterator = iter(items)
+    while chunk := tuple(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def is_state_json(data: Any) -> bool:
