@@ -223,10 +223,12 @@ def test_json_that_is_not_a_state_is_refused(folder, text):
 
 
 @pytest.mark.parametrize("damage", [{"folders": ["f"]}, {"entries": {"d1": {"folder_uuids": 5}}},
-                                    {"entries": {"d1": {"files": ["f1"]}}}, {"groups": "groups/Lab"}])
+                                    {"entries": {"d1": {"files": ["f1"]}}}, {"groups": "groups/Lab"},
+                                    {"pending_removals": "old.pdf"}])
 def test_a_state_whose_own_keys_are_damaged_is_refused(folder, damage):
     """Fails today: the damaged key escapes as a TypeError, ValueError or AttributeError (a traceback), not as the
-    one-line BackupFolderError the entry point reports: state_from_json reads the tool's own keys unchecked."""
+    one-line BackupFolderError the entry point reports: state_from_json reads the tool's own keys unchecked. A
+    string of pending removals is even taken letter by letter, as files to delete at the top of the backup."""
     (folder.root / STATE_FILE).write_text(json.dumps({"pattern": PATTERN, "documents": {"d1": "T"}, **damage}))
     with pytest.raises(BackupFolderError, match=STATE_FILE):
         folder.load_state()
