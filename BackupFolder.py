@@ -306,6 +306,8 @@ class BackupFolder:
         except ValueDuplicationError as error:
             raise BackupFolderError(f"{path} names one folder for two documents ({error}); "
                                     f"it cannot be continued") from error
+        except ValueError as error:
+            raise BackupFolderError(f"{path} cannot be continued: {error}") from error
 
     def open_state(self, pattern: str, pattern_given: bool, dry_run: bool) -> BackupState:
         """The folder's state; a new one (saved at once, so that a killed first run can resume) for an empty folder."""

@@ -137,8 +137,8 @@ class BackupState:
         """A document's folder is complete as `entry` says; `leaving` are files it no longer has, deleted in the
         removal phase of a run without errors."""
         with self._lock:
-            self.pending.update(leaving)
             self._index(doc_id, entry)
+            self.pending.update(leaving)
 
     def forget(self, doc_id: str) -> None:
         """A document is gone from the backup."""
@@ -192,8 +192,8 @@ class BackupState:
                 self.last_full_listing = full_listing_at
 
     def _index(self, doc_id: str, entry: Entry) -> None:
+        self._folder_of[doc_id] = entry.path  # a folder another document holds raises (a bug), changing nothing
         self.entries[doc_id] = entry
-        self._folder_of[doc_id] = entry.path  # a folder another document holds raises: that is a bug
 
     # The state file -----------------------------------------------------------------------------------
 
@@ -246,27 +246,42 @@ def is_state_json(data: Any) -> bool:
 
 def state_from_json(data: dict[str, Any], read_legacy_entry: Callable[[str], Entry]) -> BackupState:
     """Read a state file's JSON (see `is_state_json`); the documents of an original backup, which records only
-    their folders, come from `read_legacy_entry(folder)`, which reads the folder's info.json."""
+    their folders, come from `read_legacy_entry(folder)`, which reads the folder's info.json. Raises ValueError
+    naming the first of this tool's own keys that is damaged."""
     entries = data.get("entries")
-    own = entries if isinstance(entries, dict) else {}
+    own = _checked(entries if isinstance(entries, dict) else {}, dict, "entries")
     held: dict[str, Entry] = {}
-    for doc_id, path in data["documents"].items():
+    for doc_id, path in _checked(data["documents"], str, "documents").items():
         raw = own.get(doc_id)
-        held[doc_id] = _entry_from_json(str(path), raw) if isinstance(raw, dict) else read_legacy_entry(str(path))
+        held[doc_id] = _entry_from_json(path, raw) if isinstance(raw, dict) else read_legacy_entry(path)
+    pending = data.get("pending_removals") or []
+    if not (isinstance(pending, list) and all(isinstance(item, str) for item in pending)):
+        raise ValueError("pending_removals is damaged")
     return BackupState(
         pattern=str(data["pattern"]), cutoff=parse_time(data.get("last_backup_time")),
         last_full_listing=parse_time(data.get("last_full_listing")), entries=held,
-        folders=data.get("folders") or {}, groups=data.get("groups") or {},
-        pending=[str(path) for path in data.get("pending_removals") or []], from_original=not isinstance(entries, dict),
-        exports_outdated=bool(data.get("exports_outdated")))
+        folders=_checked(data.get("folders") or {}, dict, "folders"),
+        groups=_checked(data.get("groups") or {}, str, "groups"), pending=pending,
+        from_original=not isinstance(entries, dict), exports_outdated=bool(data.get("exports_outdated")))
+
+
+def _checked(value: Any, kind: type, what: str) -> dict[str, Any]:
+    """`value` when it is a JSON object whose values are all of `kind`; ValueError otherwise."""
+    if not (isinstance(value, dict) and all(isinstance(item, kind) for item in value.values())):
+        raise ValueError(f"{what} is damaged")
+    return value
 
 
 def _entry_from_json(path: str, raw: dict[str, Any]) -> Entry:
+    records = _checked(raw.get("files") or {}, dict, "the files of the document in " + path)
+    folder_uuids = raw.get("folder_uuids") or []
+    if not (isinstance(folder_uuids, list) and all(isinstance(item, str) for item in folder_uuids)):
+        raise ValueError(f"the folders of the document in {path} are damaged")
     files = {file_id: FileRecord(name=str(record.get("name")), sha1=record.get("sha1"), size=record.get("size"),
                                  mtime_ns=record.get("mtime_ns"))
-             for file_id, record in (raw.get("files") or {}).items() if isinstance(record, dict)}
-    return Entry(path=path, last_modified=raw.get("last_modified"), files=files,
-                 folder_uuids=list(raw.get("folder_uuids") or []), annotations=dict(raw.get("annotations") or {}),
+             for file_id, record in records.items()}
+    return Entry(path=path, last_modified=raw.get("last_modified"), files=files, folder_uuids=folder_uuids,
+                 annotations=_checked(raw.get("annotations") or {}, str, "the annotations of the document in " + path),
                  trashed=bool(raw.get("trashed")), created=str(raw.get("created") or ""))
 
 

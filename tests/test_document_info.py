@@ -20,6 +20,7 @@ from DocumentInfo import (
     legacy_entry,
     ordered_annotations,
 )
+from tests.tool import state_json
 
 PATTERN = "%authors/%year - %title"
 SHA = "a" * 40
@@ -35,14 +36,14 @@ def test_record_holds_a_document_at_its_folder_and_forget_lets_it_go():
     state = BackupState(PATTERN)
     state.record("d1", entry("Doe/2024 - T", f1="paper.pdf"))
     assert state.document_at("Doe/2024 - T") == "d1"
-    assert state.entry("d1") is not None and state.to_json()["documents"] == {"d1": "Doe/2024 - T"}
+    assert state.entry("d1") is not None and state_json(state)["documents"] == {"d1": "Doe/2024 - T"}
     # Recorded again at a new folder (a move): the old folder is free.
     state.record("d1", entry("Roe/2024 - T", f1="paper.pdf"))
     assert (state.document_at("Doe/2024 - T"), state.document_at("Roe/2024 - T")) == (None, "d1")
     state.forget("d1")
     state.forget("never held")
     assert state.entry("d1") is None and state.document_at("Roe/2024 - T") is None
-    assert state.to_json()["documents"] == {}
+    assert state_json(state)["documents"] == {}
     state.record("d2", entry("Roe/2024 - T"))  # the folder may be another document's now
     assert state.document_at("Roe/2024 - T") == "d2"
 
@@ -75,7 +76,7 @@ def test_files_a_document_leaves_are_pending_until_removed():
     state.removed_pending("Doe/2024 - T/old.pdf")
     state.removed_pending("never pending")
     assert state.pending_removals() == ["Doe/2024 - T/b.pdf"]
-    assert state.to_json()["pending_removals"] == ["Doe/2024 - T/b.pdf"]
+    assert state_json(state)["pending_removals"] == ["Doe/2024 - T/b.pdf"]
 
 
 def test_forget_annotations_drops_only_the_given_ones():
@@ -83,7 +84,7 @@ def test_forget_annotations_drops_only_the_given_ones():
     state.record("d1", Entry(path="Doe/2024 - T", annotations={"a1": "t1", "a2": "t2", "a3": "t3"}))
     state.forget_annotations("d1", ["a1", "a3", "a9"])
     state.forget_annotations("not held", ["a2"])
-    assert state.to_json()["entries"]["d1"]["annotations"] == {"a2": "t2"}
+    assert state_json(state)["entries"]["d1"]["annotations"] == {"a2": "t2"}
 
 
 def test_checked_file_records_what_a_rehash_found():
@@ -91,7 +92,7 @@ def test_checked_file_records_what_a_rehash_found():
     state.record("d1", entry("Doe/2024 - T", f1="a.pdf", f2="b.pdf"))
     state.checked_file("d1", "f1", "c" * 40, (20, 7))
     state.checked_file("d1", "f2", None, None)  # missing: fetched again by the next plan
-    files = state.to_json()["entries"]["d1"]["files"]
+    files = state_json(state)["entries"]["d1"]["files"]
     assert files == {"f1": {"name": "a.pdf", "sha1": "c" * 40, "size": 20, "mtime_ns": 7},
                      "f2": {"name": "b.pdf", "sha1": "", "size": None, "mtime_ns": None}}
 
@@ -102,7 +103,7 @@ def test_advance_moves_the_cutoff_and_the_full_listing_only_when_given():
     assert (state.cutoff, state.last_full_listing, state.from_original) == (CUTOFF, None, False)
     later = datetime(2024, 6, 1, tzinfo=timezone.utc)
     state.advance(later, full_listing_at=later)
-    data = state.to_json()
+    data = state_json(state)
     assert (data["last_backup_time"], data["last_full_listing"]) == ("2024-06-01T00:00:00.000Z",) * 2
 
 
@@ -111,7 +112,7 @@ def test_follow_folders_takes_a_copy_of_the_tree():
     state = BackupState(PATTERN)
     state.follow_folders(tree)
     tree["g"] = {"id": "g", "name": "Later"}
-    assert state.to_json()["folders"] == {"f": {"id": "f", "name": "Papers"}}
+    assert state_json(state)["folders"] == {"f": {"id": "f", "name": "Papers"}}
 
 
 def test_set_group_folder_refuses_a_folder_another_group_holds():
@@ -121,21 +122,21 @@ def test_set_group_folder_refuses_a_folder_another_group_holds():
     with pytest.raises(ValueDuplicationError):
         state.set_group_folder("g2", "groups/Lab")
     state.set_group_folder("g1", "groups/Lab renamed")  # its own folder may change
-    assert state.to_json()["groups"] == {"g1": "groups/Lab renamed", "g2": "groups/Lab (2)"}
+    assert state_json(state)["groups"] == {"g1": "groups/Lab renamed", "g2": "groups/Lab (2)"}
 
 
-def test_to_json_keeps_the_original_tools_three_keys_in_its_formats():
+def test_the_state_file_keeps_the_original_tools_three_keys_in_their_formats():
     state = BackupState(PATTERN, cutoff=CUTOFF)
     state.record("d1", entry("Doe/2024 - T", f1="paper.pdf"))
     state.record("d2", entry("Doe et al./2023 - U"))
-    data = json.loads(json.dumps(state.to_json()))
+    data = json.loads(json.dumps(state_json(state)))
     assert data["pattern"] == PATTERN
     assert data["documents"] == {"d1": "Doe/2024 - T", "d2": "Doe et al./2023 - U"}
     assert data["last_backup_time"] == "2024-05-01T12:00:00.250Z"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", data["last_backup_time"])
-    assert BackupState(PATTERN).to_json()["last_backup_time"] is None
+    assert state_json(BackupState(PATTERN))["last_backup_time"] is None
     # The tool's own keys stay out of the way when there is nothing to say.
-    assert set(BackupState(PATTERN).to_json()) == {"last_backup_time", "documents", "pattern", "format",
+    assert set(state_json(BackupState(PATTERN))) == {"last_backup_time", "documents", "pattern", "format",
                                                    "last_full_listing", "entries"}
 
 

@@ -247,3 +247,8 @@ def assert_safe_component(name: str) -> None:
     assert not re.search(r'[\x00-\x1f\x7f/\\:*?"<>|]', name), repr(name)
     assert not WINDOWS_DEVICE.match(name), repr(name)
     assert name.endswith(" et al.") or not name.endswith((".", " ")), repr(name)
+
+
+def state_json(state: Any) -> dict[str, Any]:
+    """A BackupState as its state file holds it."""
+    return json.loads("".join(state.json_chunks()))
