@@ -9,7 +9,7 @@ from .context import Emulator
 from .deletions import deleted_since_response
 from .errors import ApiError, bad_request
 from .models import Annotation
-from .pagination import MAX_ANNOTATION_LIMIT, paginate, parse_limit
+from .pagination import MAX_ANNOTATION_LIMIT, parse_limit
 from .validation import annotation_fields, annotation_type
 from .web import ANNOTATION, accepted, json_object, json_response, no_content, time_arg
 
@@ -27,7 +27,7 @@ def list_annotations(emu: Emulator, request: Request) -> Response:
     lib = emu.library
     deleted_since = time_arg(request, "deleted_since")
     if deleted_since is not None:
-        return deleted_since_response(request, lib, lib.deleted_annotations, deleted_since, media, limit)
+        return deleted_since_response(request, emu, lib.deleted_annotations, deleted_since, media, limit)
     modified_since = time_arg(request, "modified_since")
     with lib.lock:
         lib.check_group(group_id)
@@ -37,7 +37,7 @@ def list_annotations(emu: Emulator, request: Request) -> Response:
             if (a.document_id == document_id if document_id else lib.documents[a.document_id].group_id == group_id)
             and (modified_since is None or a.last_modified >= modified_since)
         ]
-        page = paginate(request, found, lambda a: (a.created, a.id), limit=limit)
+        page = emu.paginate(request, found, lambda a: (a.created, a.id), limit=limit)
         body = [render.annotation(a) for a in page.items]
     return json_response(body, media, headers=page.headers())
 

@@ -10,7 +10,7 @@ from . import render
 from .context import Emulator
 from .errors import ApiError, bad_request
 from .models import Folder
-from .pagination import paginate, parse_limit
+from .pagination import parse_limit
 from .state import Library
 from .web import DOCUMENT, FOLDER, accepted, json_object, json_response, no_content
 
@@ -48,7 +48,7 @@ def list_folders(emu: Emulator, request: Request) -> Response:
     with lib.lock:
         lib.check_group(group_id)
         found = [f for f in lib.folder_order if f.group_id == group_id]
-        page = paginate(request, found, lambda f: (f.created, f.id), limit=limit)
+        page = emu.paginate(request, found, lambda f: (f.created, f.id), limit=limit)
         body = [render.folder(f) for f in page.items]
     return json_response(body, media, headers=page.headers())
 
@@ -112,7 +112,7 @@ def list_folder_documents(emu: Emulator, request: Request, id: str) -> Response:
         folder = lib.folder(id)
         docs = [lib.documents[d] for d in folder.document_ids if not lib.documents[d].trashed]
         docs.sort(key=lambda d: (d.created, d.id))
-        page = paginate(request, docs, lambda d: (d.created, d.id), limit=limit)
+        page = emu.paginate(request, docs, lambda d: (d.created, d.id), limit=limit)
     return json_response([{"id": d.id} for d in page.items], media, headers=page.headers())
 
 
