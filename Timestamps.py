@@ -1,7 +1,9 @@
 """Timestamps as the Mendeley API writes them (ISO-8601 UTC, milliseconds, `Z`) and as HTTP dates."""
 
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+
+UTC = timezone.utc  # noqa: UP017 (datetime.UTC needs Python 3.11; 3.10 is supported)
 
 
 def parse_time(text: str | None) -> datetime | None:

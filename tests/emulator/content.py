@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from urllib.parse import quote, urlencode
 
 from .models import File
+from .pdfs import pdf_bytes
 
 CONTENT_PATH = "/_content/"
 # The second origin's bucket, and the access key its query-string signatures name (S3's own format).
@@ -47,6 +48,8 @@ def sha1(data: bytes) -> str:
 def file_bytes(file: File) -> bytes:
     if file.content is not None:
         return file.content
+    if file.pdf_pages:
+        return pdf_bytes(file.content_seed, file.pdf_pages, file.pdf_format, file.size)
     return synthetic_bytes(file.content_seed, file.size, file.mime_type)
 
 

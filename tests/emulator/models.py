@@ -74,6 +74,11 @@ class File:
     # Uploaded bytes are kept as they came; seeded ones are regenerated from a seed when served.
     content: bytes | None = None
     content_seed: int = 0
+    # A seeded real PDF (for annotated documents): its page count and format (pdfs.PAGE_FORMATS); 0 pages: none.
+    pdf_pages: int = 0
+    pdf_format: int = 0
+    # The recordings show file objects without `created`; seeding leaves it out of some (it still orders them).
+    show_created: bool = True
 
 
 @dataclass(slots=True)
