@@ -42,7 +42,7 @@ MAX_LENGTHS = {
     "title": 255, "abstract": 10_000, "source": 255, "revision": 255, "pages": 50, "volume": 10,
     "issue": 255, "publisher": 255, "city": 255, "institution": 255, "series": 255, "chapter": 10,
     "citation_key": 255, "source_type": 255, "language": 255, "short_title": 50,
-    "reprint_edition": 10, "genre": 255, "country": 255, "series_editor": 255, "code": 255,
+    "reprint_edition": 10, "edition": 10, "genre": 255, "country": 255, "series_editor": 255, "code": 255,
     "medium": 255, "user_context": 255, "department": 255, "patent_owner": 255,
     "patent_application_number": 255, "patent_legal_status": 255,
 }  # fmt: skip
