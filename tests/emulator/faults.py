@@ -35,7 +35,7 @@ class FaultSettings:
     # Extensions: a denied login at /oauth/authorize, the lifetime of signed content URLs, and the
     # seed of the fault RNG (reproducible fault sequences for a sequential client).
     deny_login: bool = False
-    content_url_lifetime_s: float = 60
+    content_url_lifetime_s: float = 600  # as recorded: the S3 URL's Expires is now + 600 s
     seed: int | None = None
     # The recorded shapes of the real service's answers and what real networks do (see the README).
     link_style: str = "default"  # "real" or "minimal": the Link headers of listings
