@@ -412,8 +412,14 @@ def test_authorization_code_flow(emulator: EmulatorProcess) -> None:
     assert token_request(emulator, **form).json()["error"] == "invalid_grant"  # codes are single-use
     assert ApiSession(emulator.url, token["access_token"]).get("/documents").status_code == 200
 
+    lost = token_request(emulator, grant_type="refresh_token", refresh_token=token["refresh_token"]).json()
+    # Until the tokens answered for it are used, a spent refresh token works once more (the answer was lost),
+    # and the lost answer's tokens die.
     refreshed = token_request(emulator, grant_type="refresh_token", refresh_token=token["refresh_token"]).json()
-    assert refreshed["refresh_token"] != token["refresh_token"]
+    assert len({token["refresh_token"], lost["refresh_token"], refreshed["refresh_token"]}) == 3
+    assert ApiSession(emulator.url, lost["access_token"]).get("/documents").status_code == 401
+    assert token_request(emulator, grant_type="refresh_token", refresh_token=lost["refresh_token"]).status_code == 400
+    assert ApiSession(emulator.url, refreshed["access_token"]).get("/documents").status_code == 200
     again = token_request(emulator, grant_type="refresh_token", refresh_token=token["refresh_token"])
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
     # Client credentials in the form body are accepted too.

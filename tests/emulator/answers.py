@@ -100,7 +100,7 @@ def finish(emu: Emulator, request: Request, response: Response) -> Response:
         response.set_data(data)
         response.headers["Content-Encoding"] = "gzip"
         response.vary.add("Accept-Encoding")
-    if len(data) > 1 and emu.faults.truncate():
+    if len(data) > 1 and not emu.faults.settings.truncate_content_only and emu.faults.truncate():
         response.response = _cut_short(data, len(data) // 2)
         response.direct_passthrough = True
         response.headers["Content-Length"] = str(len(data))

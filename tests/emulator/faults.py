@@ -47,6 +47,7 @@ class FaultSettings:
     separate_content_host: bool = False  # GET /files/{id} redirects to the second origin (S3-like)
     no_count: bool = False  # listings carry no Mendeley-Count
     max_page_items: int | None = None  # pages hold at most this many items, whatever limit was asked
+    truncate_content_only: bool = False  # truncate_rate spares API answers: only file content is cut
 
     @classmethod
     def from_json(cls, body: Any) -> FaultSettings:

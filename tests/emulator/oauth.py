@@ -76,9 +76,11 @@ def token(emu: Emulator, request: Request) -> Response:
             raise _oauth_error(400, "invalid_grant", "Invalid access code")  # the recorded description
         body = emu.tokens.issue(client_id, lifetime)
     elif grant == "refresh_token":
-        if not emu.tokens.use_refresh(form.get("refresh_token", ""), client_id):
+        spent = form.get("refresh_token", "")
+        if not emu.tokens.use_refresh(spent, client_id):
             raise _oauth_error(400, "invalid_grant", "Invalid or already used refresh token")
         body = emu.tokens.issue(client_id, lifetime)
+        emu.tokens.replaced(spent, client_id, body)
     elif grant == "client_credentials":
         body = emu.tokens.issue(client_id, lifetime, refresh=False, user=False)
     elif not grant:
