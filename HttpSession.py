@@ -128,10 +128,11 @@ class RetryingSession(requests.Session):
                 reason = describe_error(error)
                 answered = isinstance(error, (requests.exceptions.ChunkedEncodingError,
                                               requests.exceptions.ContentDecodingError))
-                log.debug("%s %s: %s after %d ms", method, loggable_url(url), reason, _ms(sent))
+                tried = error.request.url if error.request is not None and error.request.url else url
+                log.debug("%s %s: %s after %d ms", method, loggable_url(str(tried)), reason, _ms(sent))
                 wait = None
             else:
-                _log_answer(method, url, response, sent, kwargs.get("stream", False))
+                _log_answer(method, response, sent, kwargs.get("stream", False))
                 reason, wait, value = self._judge(response, parse)
                 if reason is None:
                     return Fetched(response, value, attempt, time.monotonic() - started)
@@ -258,7 +259,7 @@ def loggable_url(url: str) -> str:
     return parts.netloc + parts.path + ("?" + urlencode(kept) if kept else "")
 
 
-def _log_answer(method: str, url: str, response: requests.Response, sent: float, streamed: bool) -> None:
+def _log_answer(method: str, response: requests.Response, sent: float, streamed: bool) -> None:
     if not log.isEnabledFor(logging.DEBUG):
         return
     if streamed:
@@ -267,7 +268,7 @@ def _log_answer(method: str, url: str, response: requests.Response, sent: float,
         wire = response.raw.tell() if hasattr(response.raw, "tell") else len(response.content)
         size = f"{len(response.content)} bytes ({wire} on the wire)" if wire != len(response.content) \
             else f"{wire} bytes"
-    log.debug("%s %s: %d, %s, %d ms", method, loggable_url(url), response.status_code, size, _ms(sent))
+    log.debug("%s %s: %d, %s, %d ms", method, loggable_url(response.url), response.status_code, size, _ms(sent))
 
 
 def _ms(since: float) -> int:
