@@ -30,11 +30,18 @@ class TokenRefused(LoginError):
 
 
 class ApiError(BackupError):
-    """The Mendeley API answered with an error, or could not be reached, after every retry."""
+    """The Mendeley API answered with an error, or could not be reached, after every retry.
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    `unreachable`: no answer came at all (`host`, e.g. `api.mendeley.com:443`, is the one tried), so a caller
+    that knows it changed nothing can say so.
+    """
+
+    def __init__(self, message: str, status: int | None = None, *, unreachable: bool = False,
+                 host: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.unreachable = unreachable
+        self.host = host
 
 
 class BackupFolderError(BackupError):

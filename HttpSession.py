@@ -1,17 +1,40 @@
 """The one HTTP session every request of a run goes through: pooled keep-alive connections, a connect and
-read timeout on every request, and retries with exponential backoff and jitter that honour `Retry-After`.
+read timeout on every request, and one retry loop, with exponential backoff and jitter that honours
+`Retry-After`, for everything another try may cure.
+
+urllib3's own `Retry` covers only what goes wrong before an answer's headers arrive; a body cut short after
+them (a connection reset mid-page, a chunked or gzip stream that ends early), or a 200 that is not the API's
+answer at all (a captive portal's page), escaped it. Here one budget of `--retries` covers them all: no
+answer (connection refused, reset, timed out), 429 and 5xx answers, a body that ends early or does not
+decode, an HTML page where the API's JSON was asked for, and a body the caller's `parse` rejects.
 """
 
+import logging
+import random
+import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+
+from Timestamps import UTC, parse_http_date
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = "mendeley-backup"
 
 # Transient answers worth another try: rate limiting and server-side trouble.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Query parameters that sign a URL or carry a secret: never logged.
+_SECRET_PARAMETER = re.compile(r"signature|expires|accesskey|credential|security-token|token|code|^key$|x-amz-", re.I)
+# How urllib3 names the connection an error happened on: `HTTPConnectionPool(host='…', port=1): `.
+_CONNECTION_PREFIX = re.compile(r"^(\w+\([^)]*\)|<[^>]*>): ")
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 
 
 @dataclass(frozen=True)
@@ -25,11 +48,32 @@ class HttpPolicy:
     pool_size: int = 8
 
 
-class CappedRetry(Retry):
-    """A `Retry` whose wait for `Retry-After` never exceeds the backoff cap, so a run stays bounded."""
+class BodyRejected(Exception):
+    """Raised by a `parse` function: the body is not what was expected; another try may bring the right one."""
 
-    def parse_retry_after(self, retry_after: str) -> float:
-        return min(super().parse_retry_after(retry_after), self.backoff_max)
+
+class Fetched(NamedTuple):
+    """An answer worth returning, what `parse` made of its body, and what getting it took."""
+
+    response: requests.Response
+    value: Any
+    tries: int
+    seconds: float
+
+
+class RetriesExhausted(requests.RequestException):
+    """Every try of one request failed: no answer came (`answered` False), or none was usable."""
+
+    def __init__(self, method: str, url: str, reason: str, tries: int, seconds: float, answered: bool) -> None:
+        super().__init__(reason)
+        self.method, self.url, self.reason = method, url, reason
+        self.tries, self.seconds, self.answered = tries, seconds, answered
+
+    @property
+    def host(self) -> str:
+        """`api.mendeley.com:443`: the host and port tried."""
+        parts = urlsplit(self.url)
+        return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
 
 
 class TimeoutAdapter(HTTPAdapter):
@@ -45,39 +89,187 @@ class TimeoutAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
-def make_retry(policy: HttpPolicy) -> Retry:
-    """Retry connection errors, read errors and transient statuses, for every method.
+class RetryingSession(requests.Session):
+    """A `requests.Session` whose every request goes through the policy's retry loop.
 
     POSTs are retried too: the only ones the tool sends are token requests, which fail cleanly
     (`invalid_grant`) rather than do harm when a lost answer makes them run twice.
     """
-    return CappedRetry(
-        total=policy.retries,
-        connect=policy.retries,
-        read=policy.retries,
-        status=policy.retries,
-        other=policy.retries,
-        allowed_methods=None,
-        status_forcelist=RETRY_STATUSES,
-        backoff_factor=policy.backoff_s,
-        backoff_max=policy.backoff_max_s,
-        backoff_jitter=policy.backoff_s,
-        respect_retry_after_header=True,
-        raise_on_status=False,
-        raise_on_redirect=False,
-    )
+
+    def __init__(self, policy: HttpPolicy) -> None:
+        super().__init__()
+        self.policy = policy
+        # No retries inside urllib3: the loop below does them all, within one budget.
+        adapter = TimeoutAdapter(policy.timeout_s, max_retries=0, pool_connections=policy.pool_size,
+                                 pool_maxsize=policy.pool_size)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+        self.headers["User-Agent"] = USER_AGENT
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        """requests' own entry point (`get`, `post`, …), retried; the last 429/5xx answer is returned as it is."""
+        return self.fetch(str(method), str(url), None, *args, **kwargs).response
+
+    def fetch(self, method: str, url: str, parse: Callable[[requests.Response], Any] | None = None, *args: Any,
+              **kwargs: Any) -> Fetched:
+        """One request, tried up to `retries + 1` times. `parse` turns a 2xx answer's body into a value or raises
+        BodyRejected. The last 429 or 5xx answer is returned (its status tells what failed); any other failure
+        of the last try raises RetriesExhausted."""
+        started = time.monotonic()
+        tries = self.policy.retries + 1
+        for attempt in range(1, tries + 1):
+            sent = time.monotonic()
+            try:
+                response = super().request(method, url, *args, **kwargs)
+            except requests.exceptions.SSLError:
+                raise  # a certificate problem is not cured by trying again
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError) as error:
+                reason = describe_error(error)
+                answered = isinstance(error, (requests.exceptions.ChunkedEncodingError,
+                                              requests.exceptions.ContentDecodingError))
+                tried = error.request.url if error.request is not None and error.request.url else url
+                log.debug("%s %s: %s after %d ms", method, loggable_url(str(tried)), reason, _ms(sent))
+                wait = None
+            else:
+                _log_answer(method, response, sent, kwargs.get("stream", False))
+                reason, wait, value = self._judge(response, parse)
+                if reason is None:
+                    return Fetched(response, value, attempt, time.monotonic() - started)
+                if attempt == tries and response.status_code in RETRY_STATUSES:
+                    return Fetched(response, None, attempt, time.monotonic() - started)
+                response.close()
+                answered = True
+            if attempt == tries:
+                raise RetriesExhausted(method, url, reason, attempt, time.monotonic() - started, answered)
+            delay = wait if wait is not None else backoff(self.policy, attempt)
+            log.info("%s %s: %s; trying again in %.1f s (try %d of %d)", method, urlsplit(url).path, reason, delay,
+                     attempt + 1, tries)
+            time.sleep(delay)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _judge(self, response: requests.Response, parse: Callable[[requests.Response], Any] | None
+               ) -> tuple[str | None, float | None, Any]:
+        """Why this answer is worth another try (None: it is not), the wait it asks for, and the parsed body."""
+        status = response.status_code
+        if status in RETRY_STATUSES:
+            return f"answered {status} {response.reason}", retry_after(response, self.policy), None
+        if not 200 <= status < 300:
+            return None, None, None
+        if _html_instead_of_api(response):
+            return f"answered an HTML page instead of the API ({page_title(response.text)})", None, None
+        if parse is None:
+            return None, None, None
+        try:
+            return None, None, parse(response)
+        except BodyRejected as rejected:
+            return str(rejected), None, None
 
 
-def make_session(policy: HttpPolicy) -> requests.Session:
-    """A session with the policy's retries and timeouts mounted for http and https."""
-    session = requests.Session()
-    adapter = TimeoutAdapter(
-        policy.timeout_s,
-        max_retries=make_retry(policy),
-        pool_connections=policy.pool_size,
-        pool_maxsize=policy.pool_size,
-    )
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.headers["User-Agent"] = USER_AGENT
-    return session
+def make_session(policy: HttpPolicy) -> RetryingSession:
+    """The session of a run: the policy's retries and timeouts for http and https."""
+    return RetryingSession(policy)
+
+
+def backoff(policy: HttpPolicy, attempt: int) -> float:
+    """Exponential backoff with full jitter, capped: the wait after the `attempt`-th try failed."""
+    return random.uniform(0, min(policy.backoff_max_s, policy.backoff_s * 2 ** attempt))
+
+
+def retry_after(response: requests.Response, policy: HttpPolicy) -> float | None:
+    """The wait an answer's `Retry-After` asks for, in seconds (None without one), capped by the backoff cap so
+    that a run stays bounded. An HTTP date is counted from the answer's own `Date`, so a server whose clock is
+    off by hours still asks for the few seconds it meant."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        when = parse_http_date(value)
+        if when is None:
+            return None
+        now = parse_http_date(response.headers.get("Date")) or datetime.now(UTC)
+        seconds = (when - now).total_seconds()
+    return min(max(seconds, 0.0), policy.backoff_max_s)
+
+
+def _html_instead_of_api(response: requests.Response) -> bool:
+    """A 2xx HTML page answering a request that asked for other types: a captive portal or a proxy's page."""
+    asked = response.request.headers.get("Accept", "*/*") if response.request is not None else "*/*"
+    media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    return media in ("text/html", "application/xhtml+xml") and "*/*" not in asked and "html" not in asked
+
+
+def page_title(text: str, limit: int = 80) -> str:
+    """What an HTML page calls itself: its title, else its first line; one short line."""
+    found = _TITLE.search(text)
+    return one_line(re.sub(r"<[^>]+>", " ", found.group(1)) if found else text, limit) or "no title"
+
+
+def one_line(text: str, limit: int = 160) -> str:
+    """The first non-blank line of `text`, its spaces folded, cut to `limit` characters."""
+    first = next((line for line in str(text).splitlines() if line.strip()), "")
+    first = " ".join(first.split())
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
+def describe_error(error: BaseException) -> str:
+    """What went wrong, in a few words ("connection refused", "read timed out", "answer cut short: …"), from
+    inside the layers requests and urllib3 wrap it in, without the URL they name: a content URL's query carries
+    its signature."""
+    if isinstance(error, requests.exceptions.ChunkedEncodingError):
+        return "answer cut short: " + _innermost(error)
+    if isinstance(error, requests.exceptions.ContentDecodingError):
+        return "answer's compressed body is damaged"
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return "connection timed out"
+    if isinstance(error, requests.exceptions.ReadTimeout):
+        return "read timed out"
+    text = _innermost(error)
+    for words, short in (("refused", "connection refused"), ("name or service not known", "host name not found"),
+                         ("nodename nor servname", "host name not found"), ("failed to resolve", "host name not found"),
+                         ("reset by peer", "connection reset"),
+                         ("remote end closed connection", "connection closed without an answer")):
+        if words in text.lower():
+            return short
+    return text
+
+
+def _innermost(error: BaseException) -> str:
+    cause = error
+    while (inner := _wrapped(cause)) is not None:
+        cause = inner
+    return _CONNECTION_PREFIX.sub("", str(cause)).split("(Caused by")[0].strip() or type(cause).__name__
+
+
+def _wrapped(error: BaseException) -> BaseException | None:
+    """The exception `error` wraps: urllib3's `reason`, or one among its arguments (requests, ProtocolError)."""
+    reason = getattr(error, "reason", None)
+    if isinstance(reason, BaseException):
+        return reason
+    return next((arg for arg in error.args if isinstance(arg, BaseException)), None)
+
+
+def loggable_url(url: str) -> str:
+    """`host/path?query` without the query parameters that sign the URL or carry a secret."""
+    parts = urlsplit(url)
+    kept = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True)
+            if not _SECRET_PARAMETER.search(key)]
+    return parts.netloc + parts.path + ("?" + urlencode(kept) if kept else "")
+
+
+def _log_answer(method: str, response: requests.Response, sent: float, streamed: bool) -> None:
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    if streamed:
+        size = response.headers.get("Content-Length", "unknown") + " bytes to come"
+    else:
+        wire = response.raw.tell() if hasattr(response.raw, "tell") else len(response.content)
+        size = f"{len(response.content)} bytes ({wire} on the wire)" if wire != len(response.content) \
+            else f"{wire} bytes"
+    log.debug("%s %s: %d, %s, %d ms", method, loggable_url(response.url), response.status_code, size, _ms(sent))
+
+
+def _ms(since: float) -> int:
+    return round((time.monotonic() - since) * 1000)

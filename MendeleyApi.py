@@ -1,11 +1,15 @@
 """The Mendeley API client: the one place that knows URLs, media types, paging, authorisation and file
 downloads. The backup worker asks it for listings and files and never builds a URL itself.
+
+Every answer is checked for the JSON it should hold (a list for a listing page, an object for a document)
+and tried again, within the session's one retry budget, when it does not: a page that is an HTML portal, an
+object where a list is due, or a body cut short is never taken for an empty or shorter listing.
 """
 
 import hashlib
+import json
 import logging
 import os
-import random
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +22,18 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from Errors import ApiError, LoginError
-from HttpSession import RETRY_STATUSES, HttpPolicy
+from HttpSession import (
+    RETRY_STATUSES,
+    BodyRejected,
+    Fetched,
+    HttpPolicy,
+    RetriesExhausted,
+    RetryingSession,
+    backoff,
+    describe_error,
+    one_line,
+    page_title,
+)
 from Timestamps import format_time, parse_http_date
 
 log = logging.getLogger(__name__)
@@ -36,8 +51,12 @@ PAGE_LIMIT = 500
 ANNOTATION_PAGE_LIMIT = 200
 CHUNK_BYTES = 1 << 20
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
-# How urllib3 names the connection an error happened on: `HTTPConnectionPool(host='…', port=1): `.
-_CONNECTION_PREFIX = re.compile(r"^(\w+\([^)]*\)|<[^>]*>): ")
+MAX_REFRESHES = 3  # token renewals within one request, each after its token expired during retries
+ERROR_BODY_BYTES = 4096  # enough of an error body to find its message
+# One link-value of a `Link` header (RFC 8288): `<uri>` and its parameters, up to the next `<`.
+_LINK = re.compile(r"<([^>]*)>([^<]*)")
+_REL = re.compile(r"""(?:^|;)\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))""", re.I)
+_XML_FIELD = re.compile(r"<(Code|Message)>(.*?)</\1>", re.S)
 
 
 class Credentials(Protocol):
@@ -71,7 +90,7 @@ class DownloadError(Exception):
 class MendeleyApi:
     """The Mendeley API of one user, over one pooled, retrying HTTP session."""
 
-    def __init__(self, host: str, http: requests.Session, credentials: Credentials, policy: HttpPolicy) -> None:
+    def __init__(self, host: str, http: RetryingSession, credentials: Credentials, policy: HttpPolicy) -> None:
         self._host = host.rstrip("/")
         self._http = http
         self._credentials = credentials
@@ -86,11 +105,11 @@ class MendeleyApi:
 
     def document(self, document_id: str) -> dict[str, Any] | None:
         """One document with every field and its files (as a listing gives them), or None if it is gone."""
-        response = self._send("GET", f"/documents/{document_id}", params={"view": "all"}, accept=DOCUMENT,
-                              missing_ok=True)
-        if response.status_code == 404:
+        fetched = self._send("GET", f"/documents/{document_id}", params={"view": "all"}, accept=DOCUMENT,
+                             missing_ok=True, parse=_json_object)
+        if fetched.response.status_code == 404:
             return None
-        document = _json(response)
+        document = fetched.value
         document["files"] = self._list("/files", {"document_id": document_id}, FILE).items
         return document
 
@@ -124,38 +143,45 @@ class MendeleyApi:
         """Write a file's bytes to `destination`, checked against the expected size and SHA-1 and fsynced.
 
         Each attempt asks `/files/{id}` afresh for its 303 (signed content URLs expire) and fetches the
-        content without the Authorization header, which is for the API only. The session retries each of
-        those requests; an attempt is retried here only for what the session cannot retry (content cut
-        short, mismatching, or refused as an expired link), so --retries bounds the tries of a request, not
-        their square. The last failure raises ApiError. Returns the SHA-1 of what was written.
+        content, which may live on another origin (an S3 bucket), without the Authorization header: that is
+        for the API only, and S3 refuses a request carrying one. The session retries each of those requests;
+        an attempt is retried here only for what the session cannot retry (content cut short while streaming,
+        mismatching, or refused), so --retries bounds the tries of a request, not their square. The last
+        failure raises ApiError. Returns the SHA-1 of what was written.
         """
         failure: Exception = DownloadError("not attempted")
         for attempt in range(self._policy.retries + 1):
             if attempt:
-                time.sleep(_backoff(self._policy, attempt))
+                time.sleep(backoff(self._policy, attempt))
             try:
                 return self._download_once(file_id, destination, size, sha1, on_bytes)
             except (requests.RequestException, DownloadError) as error:
                 failure = error
-                log.info("Download of file %s failed (attempt %d): %s", file_id, attempt + 1, _reason(error))
-        raise ApiError(f"Could not download file {file_id}: {_reason(failure)}")
+                log.info("Download of file %s failed (attempt %d of %d): %s", file_id, attempt + 1,
+                         self._policy.retries + 1, _reason(error))
+        raise ApiError(f"Could not download file {file_id}: {_reason(failure)}, tried {self._policy.retries + 1} "
+                       "times")
 
     def _download_once(self, file_id: str, destination: Path, size: int | None, sha1: str | None,
                        on_bytes: Callable[[int], None]) -> str:
-        response = self._send("GET", f"/files/{file_id}", allow_redirects=False, stream=True)
-        if response.status_code in REDIRECTS:
-            response.close()
-            location = urljoin(response.url, response.headers.get("Location", ""))
+        fetched = self._send("GET", f"/files/{file_id}", allow_redirects=False, stream=True)
+        if fetched.response.status_code in REDIRECTS:
+            fetched.response.close()
+            location = urljoin(fetched.response.url, fetched.response.headers.get("Location", ""))
             try:
-                response = self._http.get(location, stream=True)
-            except requests.RequestException as error:  # retried by the session already
-                raise ApiError(f"Could not download file {file_id}: {_reason(error)}") from error
+                fetched = self._http.fetch("GET", location, stream=True, auth=_without_authorization)
+            except RetriesExhausted as error:  # retried by the session already
+                raise ApiError(f"Could not download file {file_id}: {_exhausted(error)}", unreachable=not
+                               error.answered, host=error.host) from error
+        response = fetched.response
+        started = time.monotonic()
         with response:
             if response.status_code in RETRY_STATUSES:  # retried by the session already
                 raise ApiError(f"Could not download file {file_id}: content answered {response.status_code} "
-                               f"{response.reason}", response.status_code)
+                               f"{response.reason}{_tried(fetched)}", response.status_code)
             if response.status_code != 200:
-                raise DownloadError(f"content answered {response.status_code} {response.reason}")
+                raise DownloadError(f"content answered {response.status_code} {response.reason}"
+                                    f"{_detail(response, prefix=': ')}")
             digest = hashlib.sha1()
             written = 0
             with open(destination, "wb") as out:
@@ -166,6 +192,7 @@ class MendeleyApi:
                     on_bytes(len(chunk))
                 out.flush()
                 os.fsync(out.fileno())
+        log.debug("File %s: %d bytes in %d ms", file_id, written, round((time.monotonic() - started) * 1000))
         if size is not None and written != size:
             raise DownloadError(f"got {written} bytes, expected {size}")
         if sha1 and digest.hexdigest() != sha1.lower():
@@ -176,58 +203,162 @@ class MendeleyApi:
 
     def _list(self, path: str, params: dict[str, Any], accept: str, limit: int = PAGE_LIMIT) -> Listing:
         listing = Listing()
-        for number, response in enumerate(self._pages(path, {**params, "limit": limit}, accept)):
+        for number, fetched in enumerate(self._pages(path, {**params, "limit": limit}, accept)):
             if number == 0:
-                count = response.headers.get("Mendeley-Count")
-                listing.expected_count = int(count) if count and count.isdigit() else None
-                listing.server_time = parse_http_date(response.headers.get("Date"))
-            page = _json(response)
-            if not isinstance(page, list):
-                raise ApiError(f"GET {path} answered something that is not a list")
-            listing.items.extend(item for item in page if isinstance(item, dict))
+                count = fetched.response.headers.get("Mendeley-Count", "").strip()
+                listing.expected_count = int(count) if count.isdigit() else None
+                listing.server_time = parse_http_date(fetched.response.headers.get("Date"))
+            listing.items.extend(fetched.value)
         return listing
 
-    def _pages(self, path: str, params: dict[str, Any], accept: str) -> Iterator[requests.Response]:
-        response = self._send("GET", path, params=params, accept=accept)
-        yield response
-        while next_url := response.links.get("next", {}).get("url"):
-            response = self._send("GET", urljoin(response.url, next_url), accept=accept)
-            yield response
+    def _pages(self, path: str, params: dict[str, Any], accept: str) -> Iterator[Fetched]:
+        """Each page of a listing, following the `next` links. A page tried again is the same URL: a retry
+        neither skips nor repeats a document."""
+        fetched = self._send("GET", path, params=params, accept=accept, parse=_json_list)
+        yield fetched
+        seen = {fetched.response.url}
+        while next_url := self._next_page(fetched.response):
+            if next_url in seen:
+                raise ApiError(f"GET {path} answered a next page it had already given; the listing cannot finish")
+            seen.add(next_url)
+            fetched = self._send("GET", next_url, accept=accept, parse=_json_list)
+            yield fetched
+
+    def _next_page(self, response: requests.Response) -> str | None:
+        """The `next` link of a page, absolute, on the API's own origin (the token goes nowhere else: a link to
+        another origin, such as api.mendeley.com behind a proxy given as --api-host, is taken relative to it)."""
+        target = next_link(response.raw.headers.getlist("Link") if response.raw is not None else
+                           [response.headers.get("Link", "")])
+        if not target:
+            return None
+        url = urljoin(response.url, target)
+        if _origin(url) != _origin(self._host):
+            parts = urlsplit(url)
+            url = self._host + parts.path + (f"?{parts.query}" if parts.query else "")
+        return url
 
     def _send(self, method: str, path_or_url: str, *, params: dict[str, Any] | None = None, accept: str | None = None,
-              missing_ok: bool = False, **options: Any) -> requests.Response:
-        """One API request with the bearer token; a 401 gets exactly one token refresh, then an error."""
+              missing_ok: bool = False, parse: Callable[[requests.Response], Any] | None = None,
+              **options: Any) -> Fetched:
+        """One API request with the bearer token; a 401 gets a token refresh, and a refreshed token refused at
+        once is an error. `parse` checks a 2xx body (the session tries again when it rejects one)."""
         url = path_or_url if "://" in path_or_url else self._host + path_or_url
         params = {key: value for key, value in (params or {}).items() if value is not None}
         token = self._credentials.access_token()
-        for attempt in range(2):
+        refreshes = 0
+        while True:
             headers = {"Authorization": f"Bearer {token}"}
             if accept:
                 headers["Accept"] = accept
             try:
-                response = self._http.request(method, url, params=params, headers=headers, **options)
+                fetched = self._http.fetch(method, url, parse, params=params, headers=headers, **options)
+            except RetriesExhausted as error:
+                raise ApiError(f"{method} {_path(url)} failed: {_exhausted(error)}", unreachable=not error.answered,
+                               host=error.host) from error
             except requests.RequestException as error:
                 raise ApiError(f"{method} {_path(url)} failed: {_reason(error)}") from error
+            response = fetched.response
             if response.status_code != 401:
                 break
             response.close()
-            if attempt:
+            # A fresh token refused at its first try is refused for good; one refused after the session's retries
+            # may only have expired meanwhile (a short-lived token, a long outage), and is renewed again.
+            if refreshes and (fetched.tries == 1 or refreshes >= MAX_REFRESHES):
                 raise LoginError("Mendeley refused the login even after refreshing it; "
                                  "run mendeley-backup by hand once to log in again")
             token = self._credentials.refresh(token)
+            refreshes += 1
         if response.status_code >= 400 and not (missing_ok and response.status_code == 404):
-            detail = response.text[:200].strip() if not options.get("stream") else ""
+            detail = _detail(response, prefix=": ")
             response.close()
-            raise ApiError(f"{method} {_path(url)} answered {response.status_code} {response.reason} {detail}".strip(),
-                           response.status_code)
-        return response
+            raise ApiError(f"{method} {_path(url)} answered {response.status_code} {response.reason}{detail}"
+                           f"{_tried(fetched)}", response.status_code)
+        return fetched
 
 
-def _json(response: requests.Response) -> Any:
+def next_link(headers: list[str]) -> str | None:
+    """The target of the `next` relation among `Link` header values: several links in one header or in several
+    headers, relations in any order, `rel` quoted or not and holding several relation types."""
+    for header in headers:
+        for target, parameters in _LINK.findall(header or ""):
+            for quoted, bare in _REL.findall(parameters):
+                if "next" in (quoted or bare).lower().split():
+                    return target.strip()
+    return None
+
+
+def _json_list(response: requests.Response) -> list[dict[str, Any]]:
+    """A listing page: a JSON list of objects, or BodyRejected."""
+    page = _json_body(response)
+    if not isinstance(page, list) or not all(isinstance(item, dict) for item in page):
+        raise BodyRejected(f"answered {_kind(page)} where a list of items was due")
+    return page
+
+
+def _json_object(response: requests.Response) -> dict[str, Any]:
+    body = _json_body(response)
+    if not isinstance(body, dict):
+        raise BodyRejected(f"answered {_kind(body)} where an object was due")
+    return body
+
+
+def _json_body(response: requests.Response) -> Any:
     try:
-        return response.json()
-    except ValueError as error:
-        raise ApiError(f"GET {_path(response.url)} answered with something that is not JSON") from error
+        return json.loads(response.content)
+    except ValueError:
+        raise BodyRejected(f"answered something that is not JSON ({one_line(response.text, 60) or 'empty'})") from None
+
+
+def _kind(value: Any) -> str:
+    return {list: "a list", dict: "an object", str: "a string"}.get(type(value), "a JSON value")
+
+
+def _detail(response: requests.Response, prefix: str) -> str:
+    """An error answer's message in one readable line: the JSON's `message` (or OAuth `error`), S3's XML
+    `Code: Message`, an HTML page's title, else the body's first line."""
+    try:
+        raw = next(response.iter_content(ERROR_BODY_BYTES), b"")
+    except requests.RequestException:
+        return ""
+    text = raw.decode(response.encoding or "utf-8", errors="replace")
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        found = body.get("message") or ": ".join(str(body[key]) for key in ("error", "error_description")
+                                                  if body.get(key))
+        text = str(found) if found else text
+    elif "<html" in text[:200].lower() or "<!doctype html" in text[:200].lower():
+        text = page_title(text)
+    elif xml := dict(_XML_FIELD.findall(text)):
+        text = ": ".join(xml[key] for key in ("Code", "Message") if key in xml)
+    line = one_line(text)
+    return prefix + line if line else ""
+
+
+def _without_authorization(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """An auth hook that takes Authorization off a request (and, being given, keeps .netrc's away)."""
+    request.headers.pop("Authorization", None)
+    return request
+
+
+def _exhausted(error: RetriesExhausted) -> str:
+    """`cannot reach api.mendeley.com:443 (connection refused), tried 6 times over 16 s`, or what the answers
+    were when some came."""
+    tried = f"tried {error.tries} times over {error.seconds:.0f} s" if error.tries > 1 else "tried once"
+    if not error.answered:
+        return f"cannot reach {error.host} ({error.reason}), {tried}"
+    return f"{error.reason}, {tried}"
+
+
+def _tried(fetched: Fetched) -> str:
+    return f", tried {fetched.tries} times over {fetched.seconds:.0f} s" if fetched.tries > 1 else ""
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.netloc or "").lower()
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -240,22 +371,6 @@ def _path(url: str) -> str:
 
 
 def _reason(error: BaseException) -> str:
-    """What went wrong, in words ("Read timed out.", "Connection refused"), from inside the layers requests and
-    urllib3 wrap it in, without the URL they name: a content URL's query carries its signature."""
-    cause = error
-    while (inner := _wrapped(cause)) is not None:
-        cause = inner
-    return _CONNECTION_PREFIX.sub("", str(cause)).split("(Caused by")[0].strip() or type(cause).__name__
-
-
-def _wrapped(error: BaseException) -> BaseException | None:
-    """The exception `error` wraps: urllib3's `reason`, or one among its arguments (requests, ProtocolError)."""
-    reason = getattr(error, "reason", None)
-    if isinstance(reason, BaseException):
-        return reason
-    return next((arg for arg in error.args if isinstance(arg, BaseException)), None)
-
-
-def _backoff(policy: HttpPolicy, attempt: int) -> float:
-    """Exponential backoff with full jitter, capped."""
-    return random.uniform(0, min(policy.backoff_max_s, policy.backoff_s * 2 ** attempt))
+    if isinstance(error, RetriesExhausted):
+        return _exhausted(error)
+    return describe_error(error)

@@ -3,6 +3,8 @@
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
+UTC = timezone.utc  # noqa: UP017 (datetime.UTC needs Python 3.11; 3.10 is supported)
+
 
 def parse_time(text: str | None) -> datetime | None:
     """An aware UTC datetime from ISO-8601 text; text without a zone (the original tool wrote such

@@ -93,6 +93,9 @@ def _refusal(rsp: requests.Response, body: dict[str, Any] | None, refreshing: bo
     if body is None and status == 401 and rsp.headers.get("Content-Type", "").startswith("text/plain"):
         # Mendeley answers a bad client this way; the SDK reads it as invalid_client too.
         body = {"error": "invalid_client", "error_description": rsp.text}
+    if body is not None and status == 401 and not body.get("error"):
+        # The recorded answer to a bad client: 401, `WWW-Authenticate: Basic realm="oauth"`, `{"message": …}`.
+        body = {"error": "invalid_client", "error_description": body.get("message") or ""}
     if body is None:
         return LoginError(f"The Mendeley token endpoint answered the {what} with HTTP {status} and no "
                           "JSON; try again later")

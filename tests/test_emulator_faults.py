@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from tests.emulator import ApiSession, EmulatorProcess
+from tests.emulator.clock import UTC
 
 
 def raw_get(url: str, headers: dict[str, str] | None = None) -> bytes:

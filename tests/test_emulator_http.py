@@ -396,12 +396,15 @@ def test_authorization_code_flow(emulator: EmulatorProcess) -> None:
     assert location.startswith("http://localhost:5000/oauth?") and query["state"] == ["st8"]
     code = query["code"][0]
     wrong_uri = token_request(emulator, grant_type="authorization_code", code=code, redirect_uri="http://x/")
-    assert wrong_uri.status_code == 400 and wrong_uri.json()["error"] == "invalid_grant"
+    assert wrong_uri.status_code == 400
+    assert wrong_uri.json() == {"error": "invalid_grant", "error_description": "Invalid access code"}  # as recorded
 
     code = parse_qs(urlsplit(authorize(emulator)).query)["code"][0]
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": "http://localhost:5000/oauth"}
     bad_secret = token_request(emulator, "wrong", **form)
-    assert bad_secret.status_code == 401 and bad_secret.json()["error"] == "invalid_client"
+    # As recorded: a Basic challenge and a `message`, not an OAuth error object.
+    assert bad_secret.status_code == 401 and set(bad_secret.json()) == {"message"}
+    assert bad_secret.headers["WWW-Authenticate"] == 'Basic realm="oauth"'
     good = token_request(emulator, **form)
     assert good.status_code == 200 and good.headers["Content-Type"] == "application/json"
     token = good.json()
@@ -409,8 +412,14 @@ def test_authorization_code_flow(emulator: EmulatorProcess) -> None:
     assert token_request(emulator, **form).json()["error"] == "invalid_grant"  # codes are single-use
     assert ApiSession(emulator.url, token["access_token"]).get("/documents").status_code == 200
 
+    lost = token_request(emulator, grant_type="refresh_token", refresh_token=token["refresh_token"]).json()
+    # Until the tokens answered for it are used, a spent refresh token works once more (the answer was lost),
+    # and the lost answer's tokens die.
     refreshed = token_request(emulator, grant_type="refresh_token", refresh_token=token["refresh_token"]).json()
-    assert refreshed["refresh_token"] != token["refresh_token"]
+    assert len({token["refresh_token"], lost["refresh_token"], refreshed["refresh_token"]}) == 3
+    assert ApiSession(emulator.url, lost["access_token"]).get("/documents").status_code == 401
+    assert token_request(emulator, grant_type="refresh_token", refresh_token=lost["refresh_token"]).status_code == 400
+    assert ApiSession(emulator.url, refreshed["access_token"]).get("/documents").status_code == 200
     again = token_request(emulator, grant_type="refresh_token", refresh_token=token["refresh_token"])
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
     # Client credentials in the form body are accepted too.

@@ -11,7 +11,7 @@ import requests
 from mendeley import Mendeley
 from mendeley.exception import MendeleyApiException
 from mendeley.session import MendeleySession
-from oauthlib.oauth2 import InvalidClientError
+from oauthlib.oauth2 import MissingTokenError
 
 from tests.emulator import EmulatorProcess
 
@@ -137,8 +137,9 @@ def test_server_rejects_an_expired_token_the_sdk_still_trusts(emulator: Emulator
     assert caught.value.status == 401
 
 
-def test_wrong_client_secret_is_an_oauth_error(emulator: EmulatorProcess) -> None:
-    with pytest.raises(InvalidClientError):
+def test_wrong_client_secret_is_refused(emulator: EmulatorProcess) -> None:
+    """The recorded 401 carries `{"message": …}`, not an OAuth error: oauthlib finds no token in it."""
+    with pytest.raises(MissingTokenError):
         login(emulator, secret="not-the-secret")
 
 

@@ -1,4 +1,5 @@
-"""The fault matrix: every fault the emulator injects, during an initial and an incremental run.
+"""The fault matrix: every fault the emulator injects, during an initial and an incremental run, with the emulator's
+listings in each link style.
 
 A fault the retries outlast must leave a backup equal to the emulator's truth; one that outlasts them must end
 the run with a non-zero exit, a consistent state and nothing previously backed up lost, and the next run
@@ -7,7 +8,10 @@ without the fault must complete the backup.
 
 from __future__ import annotations
 
+import json
 import shutil
+import socket
+import subprocess
 from typing import Any
 
 import pytest
@@ -41,6 +45,31 @@ TRANSIENT: dict[str, dict[str, Any]] = {
 }
 
 
+# The recorded shapes of the real service's answers and what real networks do (issue 12), each alone, on pages of at
+# most 5 items (the 16 documents take 4 pages), the link style turning with the fault.
+PAGED = {"max_page_items": 5}
+NEW: dict[str, dict[str, Any]] = {
+    "cut-answers": {"truncate_rate": 0.2},  # API answers and content, plain or gzipped, cut short
+    "portal": {"garbage_rate": 0.15},  # 200s that are a captive portal's HTML page
+    "html-502": {"html_error_rate": 0.15},  # a load balancer's HTML error page
+    "retry-after-date": {"rate_limit_per_s": 25, "retry_after_date": True},
+    "429-without-retry-after": {"error_rate": 0.15, "error_status": 429, "no_retry_after": True},
+    "chunked-cut": {"chunked_content": True, "truncate_rate": 0.2, "truncate_content_only": True},
+    "s3-host": {"separate_content_host": True, "error_rate": 0.1, "error_status": 503},
+    "no-count": {"no_count": True, "drop_rate": 0.1},
+}
+STYLES = ("default", "real", "minimal")
+ALONE = [pytest.param({**faults, **PAGED, "link_style": STYLES[index % 3]}, id=f"{name}-{STYLES[index % 3]}")
+         for index, (name, faults) in enumerate(NEW.items())]
+# Every fault at once, old and new, with short tokens, in each link style. Tokens live 6 s, not 2: with four download
+# threads sharing one login, a thread may be handed another's renewed token that already expired during its own
+# Retry-After wait (1-2 s here), which only a lifetime shorter than the retry waits makes possible.
+EVERYTHING = {"error_rate": 0.05, "error_status": 503, "truncate_rate": 0.1, "drop_rate": 0.05, "garbage_rate": 0.05,
+              "html_error_rate": 0.05, "latency_ms": 10, "token_lifetime_s": 6, "retry_after_date": True,
+              "chunked_content": True, "separate_content_host": True, "no_count": True, **PAGED}
+COMBINED = [pytest.param({**EVERYTHING, "link_style": style}, id=f"everything-{style}") for style in STYLES]
+
+
 def change_library(api: Any, library: dict[str, Any]) -> None:
     """One of each change an incremental run must carry over: update, attach, new document, delete, trash."""
     documents = library["documents"]
@@ -52,7 +81,8 @@ def change_library(api: Any, library: dict[str, Any]) -> None:
     trash_document(api, documents[3]["id"])
 
 
-@pytest.mark.parametrize("faults", TRANSIENT.values(), ids=TRANSIENT.keys())
+@pytest.mark.parametrize("faults", [*(pytest.param(faults, id=name) for name, faults in TRANSIENT.items()), *ALONE,
+                                    *COMBINED])
 def test_transient_faults_leave_the_library_exactly(emulator, api, tmp_path, faults):
     emulator.seed(**LIBRARY)
     tool = BackupTool(emulator, tmp_path, lifetime_s=faults.get("token_lifetime_s", 3600))
@@ -148,3 +178,60 @@ def test_a_failing_download_is_tried_retries_plus_one_times_not_that_squared(emu
         tool.run("--retries", "1", "-j", "1", expect=None)
         tries.append(emulator.stats()["by_endpoint"].get("GET /_content/{id}", 0))
     assert max(tries) <= 2, tries
+
+
+# Faults that outlast every retry: pages that are never the API's. One clear line, nothing lost, and the next run
+# without the fault completes the backup.
+LASTING = {"portal": ({"garbage_rate": 1}, "answered an HTML page instead of the API (Sign in to the network)"),
+           "html-502": ({"html_error_rate": 1}, "answered 502 BAD GATEWAY: 502 Bad Gateway"),
+           "cut-answers": ({"truncate_rate": 1}, "answer cut short")}
+
+
+@pytest.mark.parametrize(("faults", "said"), LASTING.values(), ids=LASTING.keys())
+def test_answers_never_usable_end_in_one_line_and_lose_nothing(emulator, api, tmp_path, faults, said):
+    emulator.seed(**LIBRARY)
+    tool = BackupTool(emulator, tmp_path)
+    emulator.faults(**faults)
+    first = tool.run("--retries", "2", expect=1)
+    assert first.error_line.startswith("mendeley-backup: GET /documents") and said in first.error_line
+    assert "tried 3 times" in first.error_line
+    emulator.faults()
+    tool.run()
+    before = folder_files(tool.backup)
+    change_library(api, emulator.library())
+    emulator.faults(**faults, link_style="real")
+    failed = tool.run("--retries", "2", "--full", expect=1)
+    assert said in failed.error_line, failed.stderr
+    assert_nothing_lost(before, tool.backup)  # an unusable page is not an empty library: nothing removed
+    assert_state_consistent(tool.backup)
+    emulator.faults()
+    tool.run()
+    assert_backup_matches(tool.backup, emulator.library())
+
+
+def test_an_unreachable_host_is_named_with_what_was_tried(emulator, tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    tool = BackupTool(emulator, tmp_path)
+    command = tool.command("--retries", "2")
+    command[command.index("--api-host") + 1] = f"http://127.0.0.1:{port}"
+    done = subprocess.run(command, capture_output=True, text=True, env=tool.environment(), timeout=120, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert f"cannot reach 127.0.0.1:{port} (connection refused), tried 3 times over" in done.stderr, done.stderr
+
+
+def test_very_verbose_logs_every_request_and_never_a_token_or_signature(emulator, tmp_path):
+    emulator.seed(documents=3, files_per_document=1, file_size=1500, seed=3)
+    tool = BackupTool(emulator, tmp_path)
+    token = json.loads(tool.token_file.read_text())
+    emulator.faults(separate_content_host=True, error_rate=0.2, error_status=503, seed=2)
+    run = tool.run("-vv")
+    assert_backup_matches(tool.backup, emulator.library())
+    requests_logged = [line for line in run.stderr.splitlines() if line.startswith("mendeley-backup: GET ")
+                       and " ms" in line]
+    assert any("/documents?" in line and ": 200, " in line for line in requests_logged), run.stderr
+    assert any("/mendeley-emulator-files/" in line for line in requests_logged), run.stderr
+    assert any("trying again in" in line for line in run.stderr.splitlines()), run.stderr
+    assert "Signature" not in run.stderr and "AWSAccessKeyId" not in run.stderr and "Bearer" not in run.stderr
+    assert token["access_token"] not in run.stderr and token["refresh_token"] not in run.stderr

@@ -116,7 +116,7 @@ def test_a_run_with_a_failed_download_removes_nothing_and_exits_3(emulator, api,
     before = folder_files(tool.backup)
     folders = document_folders(tool.backup)
 
-    emulator.faults(truncate_rate=1)
+    emulator.faults(truncate_rate=1, truncate_content_only=True)
     emulator.reset_stats()
     partial = tool.run("--retries", "2", expect=3)
     assert folders[grown["id"]] in partial.stderr and "postponed" in partial.stderr, partial.stderr

@@ -9,7 +9,7 @@ import threading
 
 from .context import DEFAULT_CLIENT_SECRET, Emulator
 from .seeding import SeedRequest, seed
-from .server import Handler, make_emulator_server
+from .server import Handler, make_content_server, make_emulator_server
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -30,17 +30,20 @@ def main(argv: list[str] | None = None) -> int:
         seed(emulator.library, SeedRequest(documents=args.seed_documents, seed=args.seed))
     Handler.verbose = args.verbose
     server = make_emulator_server(emulator, args.host, args.port)
+    content_server = make_content_server(emulator, args.host)  # the second origin, for separate_content_host
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     threading.Thread(target=server.serve_forever, name="emulator", daemon=True).start()
+    threading.Thread(target=content_server.serve_forever, name="content-host", daemon=True).start()
     port = server.socket.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"listening on http://{host}:{port}", flush=True)
     while not stop.wait(0.5):
         pass
-    server.shutdown()
-    server.server_close()
+    for running in (server, content_server):
+        running.shutdown()
+        running.server_close()
     return 0
 
 

@@ -8,9 +8,10 @@ from . import render
 from .context import Emulator
 from .deletions import deleted_since_response
 from .errors import ApiError, bad_request
-from .models import Annotation
-from .pagination import MAX_ANNOTATION_LIMIT, paginate, parse_limit
-from .validation import annotation_fields, annotation_type
+from .models import Annotation, Document
+from .pagination import MAX_ANNOTATION_LIMIT, parse_limit
+from .state import Library
+from .validation import annotation_fields, annotation_type, check_annotation_shape
 from .web import ANNOTATION, accepted, json_object, json_response, no_content, time_arg
 
 
@@ -27,7 +28,7 @@ def list_annotations(emu: Emulator, request: Request) -> Response:
     lib = emu.library
     deleted_since = time_arg(request, "deleted_since")
     if deleted_since is not None:
-        return deleted_since_response(request, lib, lib.deleted_annotations, deleted_since, media, limit)
+        return deleted_since_response(request, emu, lib.deleted_annotations, deleted_since, media, limit)
     modified_since = time_arg(request, "modified_since")
     with lib.lock:
         lib.check_group(group_id)
@@ -37,7 +38,7 @@ def list_annotations(emu: Emulator, request: Request) -> Response:
             if (a.document_id == document_id if document_id else lib.documents[a.document_id].group_id == group_id)
             and (modified_since is None or a.last_modified >= modified_since)
         ]
-        page = paginate(request, found, lambda a: (a.created, a.id), limit=limit)
+        page = emu.paginate(request, found, lambda a: (a.created, a.id), limit=limit)
         body = [render.annotation(a) for a in page.items]
     return json_response(body, media, headers=page.headers())
 
@@ -52,7 +53,7 @@ def get_annotation(emu: Emulator, request: Request, id: str) -> Response:
 def create_annotation(emu: Emulator, request: Request) -> Response:
     media = accepted(request, ANNOTATION)
     body = json_object(request, ANNOTATION)
-    fields = {k: v for k, v in annotation_fields(body).items() if v is not None}
+    fields = {k: v for k, v in annotation_fields(body, creating=True).items() if v is not None}
     kind = annotation_type(body)
     document_id = body.get("document_id")
     if not isinstance(document_id, str):
@@ -60,6 +61,7 @@ def create_annotation(emu: Emulator, request: Request) -> Response:
     lib = emu.library
     with lib.lock:
         doc = lib.document(document_id)
+        check_annotation_shape(kind, fields.get("positions"), fields.get("filehash"), _filehashes(lib, doc))
         if kind == "note" and any(lib.annotations[a].type == "note" for a in doc.annotation_ids):
             # The core resources: "Only a single note annotation can be attached to a document".
             raise ApiError(409, "This document already has a note")
@@ -75,10 +77,13 @@ def update_annotation(emu: Emulator, request: Request, id: str) -> Response:
     """PATCH: text, color, positions, privacy_level and filehash; bumps the annotation's last_modified
     (not its document's)."""
     media = accepted(request, ANNOTATION)
-    changes = annotation_fields(json_object(request, ANNOTATION))
+    changes = annotation_fields(json_object(request, ANNOTATION), creating=False)
     lib = emu.library
     with lib.lock:
         ann = lib.annotation(id)
+        merged = {**ann.fields, **changes}
+        check_annotation_shape(ann.type, merged.get("positions"), merged.get("filehash"),
+                               _filehashes(lib, lib.documents[ann.document_id]))
         for name, value in changes.items():
             if value is None:
                 ann.fields.pop(name, None)
@@ -87,6 +92,10 @@ def update_annotation(emu: Emulator, request: Request, id: str) -> Response:
         ann.last_modified = lib.clock.stamp()
         out = render.annotation(ann)
     return json_response(out, media)
+
+
+def _filehashes(lib: Library, doc: Document) -> set[str]:
+    return {lib.files[f].filehash for f in doc.file_ids}
 
 
 def delete_annotation(emu: Emulator, request: Request, id: str) -> Response:

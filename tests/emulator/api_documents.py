@@ -13,7 +13,7 @@ from . import render
 from .context import Emulator
 from .errors import ApiError, bad_request
 from .models import VIEWS, Document
-from .pagination import paginate, parse_limit
+from .pagination import parse_limit
 from .state import since
 from .uploads import read_upload
 from .validation import document_fields
@@ -67,7 +67,8 @@ def _list(emu: Emulator, request: Request, *, trashed: bool) -> Response:
         ]
         if sort != "created":  # the index is already in created order
             docs.sort(key=SORT_KEYS[sort])
-        page = paginate(request, docs, SORT_KEYS[sort], sort=sort, descending=order == "desc", limit=limit)
+        page = emu.paginate(request, docs, SORT_KEYS[sort], sort=sort, descending=order == "desc", limit=limit,
+                            rich=True)
         with_files = media == DOCUMENT_WITH_FILES
         body = [render.document(lib, d, view, with_files=with_files) for d in page.items]
     return json_response(body, media, headers=page.headers())
@@ -81,7 +82,7 @@ def _deleted(emu: Emulator, request: Request, at_or_after: int | None, media: st
     with lib.lock:
         lib.check_group(group_id)
         found = since(lib.deleted_documents, at_or_after, group_id)
-    page = paginate(request, found, lambda d: (d.at, d.id), sort="deleted", limit=limit)
+    page = emu.paginate(request, found, lambda d: (d.at, d.id), sort="deleted", limit=limit)
     return json_response([{"id": d.id} for d in page.items], media, headers=page.headers())
 
 

@@ -7,18 +7,15 @@ from collections.abc import Iterator
 from werkzeug.wrappers import Request, Response
 
 from . import render
+from .answers import DropConnection
 from .content import content_disposition, file_bytes
 from .context import Emulator
 from .deletions import deleted_since_response
 from .errors import ApiError, not_found
 from .models import File
-from .pagination import paginate, parse_limit
+from .pagination import parse_limit
 from .uploads import linked_document_id, read_upload
 from .web import FILE, accepted, bool_arg, json_response, no_content, time_arg
-
-
-class DropConnection(ConnectionError):
-    """Raised inside a response body to close the connection at once (see server.Handler)."""
 
 
 def list_files(emu: Emulator, request: Request) -> Response:
@@ -29,7 +26,7 @@ def list_files(emu: Emulator, request: Request) -> Response:
     deleted_since = time_arg(request, "deleted_since")
     lib = emu.library
     if deleted_since is not None:
-        return deleted_since_response(request, lib, lib.deleted_files, deleted_since, media, limit)
+        return deleted_since_response(request, emu, lib.deleted_files, deleted_since, media, limit)
     added_since = time_arg(request, "added_since")
     include_trashed = bool_arg(request, "include_trashed")
     with lib.lock:
@@ -50,7 +47,7 @@ def list_files(emu: Emulator, request: Request) -> Response:
             if added_since is not None and f.created < added_since:
                 continue
             found.append(f)
-        page = paginate(request, found, lambda f: (f.created, f.id), limit=limit)
+        page = emu.paginate(request, found, lambda f: (f.created, f.id), limit=limit)
         body = [render.file(f) for f in page.items]
     return json_response(body, media, headers=page.headers())
 
@@ -76,11 +73,17 @@ def _file(emu: Emulator, id: str) -> File:
 
 
 def download_file(emu: Emulator, request: Request, id: str) -> Response:
-    """GET /files/{id}: 303 See Other to a signed, short-lived content URL on this server."""
-    with emu.library.lock:
-        _file(emu, id)
+    """GET /files/{id}: 303 See Other to a signed, short-lived content URL: on this server, or (with
+    `separate_content_host`) on the second origin, signed as S3 signs its query-string URLs."""
+    lib = emu.library
+    with lib.lock:
+        file = _file(emu, id)
+        year = lib.documents[file.document_id].fields.get("year")
     lifetime = emu.faults.settings.content_url_lifetime_s
-    location = emu.signer.url(request.host_url, id, lifetime)
+    if emu.faults.settings.separate_content_host and emu.content_host_url:
+        location = emu.signer.s3_url(emu.content_host_url, file, year, lifetime)
+    else:
+        location = emu.signer.url(request.host_url, id, lifetime)
     return Response(status=303, headers=[("Location", location)])
 
 
@@ -100,14 +103,20 @@ def file_content(emu: Emulator, request: Request, id: str) -> Response:
         raise ApiError(403, "Request has expired or its signature does not match")
     with emu.library.lock:
         file = _file(emu, id)
-    data = file_bytes(file)
+    headers = [("Content-Disposition", content_disposition(file.file_name))]
+    return stream_file(emu, request, file_bytes(file), headers, file.mime_type)
+
+
+def stream_file(emu: Emulator, request: Request, data: bytes, headers: list[tuple[str, str]], mimetype: str,
+                status: int = 200) -> Response:
+    """File content through the shared link: with `Content-Length`, or chunked without it
+    (`chunked_content`); `truncate_rate` cuts it short and closes the connection."""
     cut = max(1, len(data) // 2) if len(data) > 1 and emu.faults.truncate() else None
-    headers = [
-        ("Content-Length", str(len(data))),
-        ("Content-Disposition", content_disposition(file.file_name)),
-    ]
+    if not emu.faults.settings.chunked_content:
+        headers = [*headers, ("Content-Length", str(len(data)))]
     body = _stream(emu, data, cut) if request.method != "HEAD" else iter(())
-    return Response(body, 200, headers, mimetype=file.mime_type, direct_passthrough=True)
+    # direct_passthrough: the body goes out as it is, neither compressed nor cut again (see answers.finish).
+    return Response(body, status, headers, mimetype=mimetype, direct_passthrough=True)
 
 
 def _stream(emu: Emulator, data: bytes, cut: int | None) -> Iterator[bytes]:

@@ -10,15 +10,14 @@ from . import render
 from .context import Emulator
 from .errors import ApiError, bad_request
 from .models import Folder
-from .pagination import paginate, parse_limit
+from .pagination import parse_limit
 from .state import Library
+from .validation import folder_document_id, folder_fields
 from .web import DOCUMENT, FOLDER, accepted, json_object, json_response, no_content
 
 
-def _check_name(lib: Library, name: Any, parent_id: str | None, group_id: str | None, own_id: str = "") -> str:
-    """Folder names: 1-255 characters, unique among their siblings (409 otherwise)."""
-    if not isinstance(name, str) or not name.strip() or len(name) > 255:
-        raise bad_request("name must be 1 to 255 characters")
+def _check_name(lib: Library, name: str, parent_id: str | None, group_id: str | None, own_id: str = "") -> str:
+    """Folder names are unique among their siblings (409 otherwise)."""
     for other in lib.folders.values():
         if (
             other.id != own_id
@@ -48,14 +47,14 @@ def list_folders(emu: Emulator, request: Request) -> Response:
     with lib.lock:
         lib.check_group(group_id)
         found = [f for f in lib.folder_order if f.group_id == group_id]
-        page = paginate(request, found, lambda f: (f.created, f.id), limit=limit)
+        page = emu.paginate(request, found, lambda f: (f.created, f.id), limit=limit)
         body = [render.folder(f) for f in page.items]
     return json_response(body, media, headers=page.headers())
 
 
 def create_folder(emu: Emulator, request: Request) -> Response:
     media = accepted(request, FOLDER)
-    body = json_object(request, FOLDER)
+    body = folder_fields(json_object(request, FOLDER), creating=True)
     # The group may come in the body (as for documents) or, as the core resources say, the query.
     group_id = body.get("group_id") or request.args.get("group_id") or None
     lib = emu.library
@@ -79,7 +78,7 @@ def get_folder(emu: Emulator, request: Request, id: str) -> Response:
 
 def update_folder(emu: Emulator, request: Request, id: str) -> Response:
     """PATCH /folders/{id}: name and parent_id. The reference answers 204 No Content."""
-    body = json_object(request, FOLDER)
+    body = folder_fields(json_object(request, FOLDER), creating=False)
     lib = emu.library
     with lib.lock:
         folder = lib.folder(id)
@@ -112,19 +111,16 @@ def list_folder_documents(emu: Emulator, request: Request, id: str) -> Response:
         folder = lib.folder(id)
         docs = [lib.documents[d] for d in folder.document_ids if not lib.documents[d].trashed]
         docs.sort(key=lambda d: (d.created, d.id))
-        page = paginate(request, docs, lambda d: (d.created, d.id), limit=limit)
+        page = emu.paginate(request, docs, lambda d: (d.created, d.id), limit=limit)
     return json_response([{"id": d.id} for d in page.items], media, headers=page.headers())
 
 
 def add_folder_document(emu: Emulator, request: Request, id: str) -> Response:
     """POST /folders/{id}/documents `{"id": …}`: 201; adding it again is harmless (also 201)."""
-    body = json_object(request, DOCUMENT)
+    doc_id = folder_document_id(json_object(request, DOCUMENT))
     lib = emu.library
     with lib.lock:
         folder = lib.folder(id)
-        doc_id = body.get("id")
-        if not isinstance(doc_id, str):
-            raise bad_request("id of the document is required")
         doc = lib.document(doc_id)
         if doc.group_id != folder.group_id:
             raise bad_request("The document and the folder belong to different libraries")

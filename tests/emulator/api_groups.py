@@ -8,7 +8,7 @@ from . import render
 from .clock import iso
 from .context import Emulator
 from .errors import not_found
-from .pagination import paginate, parse_limit
+from .pagination import parse_limit
 from .web import GROUP, MEMBERSHIP, PROFILE, accepted, json_response
 
 
@@ -18,7 +18,7 @@ def list_groups(emu: Emulator, request: Request) -> Response:
     lib = emu.library
     with lib.lock:
         groups = sorted(lib.groups.values(), key=lambda g: (g.created, g.id))
-        page = paginate(request, groups, lambda g: (g.created, g.id), limit=limit)
+        page = emu.paginate(request, groups, lambda g: (g.created, g.id), limit=limit)
         body = [render.group(g) for g in page.items]
     return json_response(body, media, headers=page.headers())
 
@@ -42,7 +42,8 @@ def list_group_members(emu: Emulator, request: Request, id: str) -> Response:
         members.setdefault(lib.profile_id, group.fields.get("role", "member"))
     rows = sorted(({"profile_id": p, "role": r, "joined": iso(group.created)} for p, r in members.items()),
                   key=lambda m: m["profile_id"])  # fmt: skip
-    page = paginate(request, rows, lambda m: (m["profile_id"],), sort="profile", limit=limit)
+    page = emu.paginate(request, rows, lambda m: (m["profile_id"],), sort="profile", limit=limit,
+                        ident=lambda m: m["profile_id"])
     return json_response(page.items, media, headers=page.headers())
 
 

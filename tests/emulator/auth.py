@@ -41,6 +41,10 @@ class Tokens:
             self._codes: dict[str, _Code] = {}
             self._access: dict[str, _Access] = {}
             self._refresh: dict[str, str | None] = {}  # refresh token -> client id (None: any)
+            # Spent refresh tokens whose successors were never used: spent -> (client id, successor tokens);
+            # and each successor token -> the spent one it replaced.
+            self._pending: dict[str, tuple[str | None, tuple[str, str]]] = {}
+            self._replaced: dict[str, str] = {}
 
     def issue_code(self, client_id: str, redirect_uri: str | None) -> str:
         code = secrets.token_urlsafe(24)
@@ -81,17 +85,49 @@ class Tokens:
         return body
 
     def use_refresh(self, token: str, client_id: str) -> bool:
-        """Spend a refresh token (single use: the new token response carries its successor)."""
+        """Spend a refresh token (single use: the new token response carries its successor).
+
+        A spent token whose successors (the access and refresh token answered for it) were never used works
+        once more, revoking them: the answer carrying them was lost, as a cut-short answer is. A guess at the
+        real service, like the reuse grace of common OAuth servers; without it one lost answer ends a login.
+        """
         with self._lock:
-            if token not in self._refresh or self._refresh[token] not in (None, client_id):
+            self._successor_used(token)
+            if token in self._refresh and self._refresh[token] in (None, client_id):
+                del self._refresh[token]
+                return True
+            pending = self._pending.get(token)
+            if pending is None or pending[0] not in (None, client_id):
                 return False
-            del self._refresh[token]
+            del self._pending[token]
+            access, refresh = pending[1]
+            self._access.pop(access, None)
+            self._refresh.pop(refresh, None)
+            self._replaced.pop(access, None)
+            self._replaced.pop(refresh, None)
             return True
+
+    def replaced(self, spent: str, client_id: str | None, answer: dict[str, Any]) -> None:
+        """Record the tokens answered for the spent refresh token `spent` (see use_refresh)."""
+        successors = (answer["access_token"], answer["refresh_token"])
+        with self._lock:
+            self._pending[spent] = (client_id, successors)
+            for token in successors:
+                self._replaced[token] = spent
+
+    def _successor_used(self, token: str) -> None:
+        spent = self._replaced.pop(token, None)
+        if spent is not None:
+            access, refresh = self._pending.pop(spent, (None, ("", "")))[1]
+            self._replaced.pop(access, None)
+            self._replaced.pop(refresh, None)
 
     def check(self, access: str) -> tuple[int, str] | None:
         """None when the access token opens the user's library, else (status, reason)."""
         with self._lock:
             found = self._access.get(access)
+            if found is not None and found.expires > time.monotonic():
+                self._successor_used(access)
         if found is None:
             return 401, "Token not recognised"
         if found.expires <= time.monotonic():

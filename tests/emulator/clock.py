@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 from werkzeug.http import http_date
+
+UTC = timezone.utc  # noqa: UP017 (datetime.UTC needs Python 3.11; 3.10 is supported)
 
 
 class Clock:

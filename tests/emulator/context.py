@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from werkzeug.wrappers import Request
 
 from .auth import Tokens
 from .clock import Clock
 from .content import Signer
 from .faults import Faults, FaultSettings
+from .pagination import Key, MarkerMemory, Page, Paging, paginate
 from .state import Library
 
 DEFAULT_CLIENT_SECRET = "emulator-secret"
@@ -75,6 +79,15 @@ class Emulator:
         self.faults = Faults()
         self.stats = Stats()
         self.signer = Signer()
+        self.markers = MarkerMemory()
+        # The second origin's base URL (the S3-like content host), once its server listens.
+        self.content_host_url: str | None = None
+
+    def paginate(self, request: Request, ascending: Sequence[Any], key: Callable[[Any], Key], **options: Any) -> Page:
+        """One page of a listing, paged as the current fault setting says (see pagination.paginate)."""
+        s = self.faults.settings
+        paging = Paging(s.link_style, s.max_page_items, not s.no_count)
+        return paginate(request, ascending, key, paging=paging, markers=self.markers, **options)
 
     def set_faults(self, settings: FaultSettings) -> None:
         if settings.clock_offset_s != self.clock.offset_s:

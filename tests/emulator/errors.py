@@ -6,7 +6,8 @@ from __future__ import annotations
 class ApiError(Exception):
     """An error answer: `status` and a JSON body `{"message": ...}` (what the SDK reads).
 
-    `body` replaces that body (OAuth errors have their own shape); `headers` are added.
+    `body` replaces that body (OAuth errors have their own shape; a string is sent as it is, under the
+    JSON media type, as the real service does for some errors); `headers` are added.
     """
 
     def __init__(
@@ -14,7 +15,7 @@ class ApiError(Exception):
         status: int,
         message: str,
         *,
-        body: dict | None = None,
+        body: dict | str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
@@ -30,3 +31,9 @@ def not_found(what: str) -> ApiError:
 
 def bad_request(message: str) -> ApiError:
     return ApiError(400, message)
+
+
+def missing_group(group_id: str) -> ApiError:
+    """The recorded answer for a group that does not exist: plain text, although labelled JSON."""
+    text = f"Group {group_id} does not exist"
+    return ApiError(404, text, body=text)

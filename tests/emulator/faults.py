@@ -1,7 +1,9 @@
-"""Fault injection: latency, errors, rate limits, dropped and truncated connections, a slow link.
+"""Fault injection: latency, errors, rate limits, dropped and truncated connections, a slow link, answers
+that are not the API's (a captive portal's page, a load balancer's error page), and the shapes the real
+service's answers take (its `Link` headers, a second origin for file content, chunked downloads).
 
 `POST /_emulator/faults` replaces the whole setting. Faults apply to every request outside
-`/_emulator/` (OAuth, API and file content alike).
+`/_emulator/` (OAuth, API and file content alike, on either origin).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from .errors import bad_request
+
+LINK_STYLES = ("default", "real", "minimal")
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,19 @@ class FaultSettings:
     # Extensions: a denied login at /oauth/authorize, the lifetime of signed content URLs, and the
     # seed of the fault RNG (reproducible fault sequences for a sequential client).
     deny_login: bool = False
-    content_url_lifetime_s: float = 60
+    content_url_lifetime_s: float = 600  # as recorded: the S3 URL's Expires is now + 600 s
     seed: int | None = None
+    # The recorded shapes of the real service's answers and what real networks do (see the README).
+    link_style: str = "default"  # "real" or "minimal": the Link headers of listings
+    garbage_rate: float = 0.0  # a 200 whose body is an HTML page (a captive portal)
+    html_error_rate: float = 0.0  # a 502 whose body is a load balancer's HTML page
+    retry_after_date: bool = False  # 429s carry Retry-After as an HTTP date instead of seconds
+    no_retry_after: bool = False  # 429s and 503s carry no Retry-After at all
+    chunked_content: bool = False  # file content sent chunked, without Content-Length
+    separate_content_host: bool = False  # GET /files/{id} redirects to the second origin (S3-like)
+    no_count: bool = False  # listings carry no Mendeley-Count
+    max_page_items: int | None = None  # pages hold at most this many items, whatever limit was asked
+    truncate_content_only: bool = False  # truncate_rate spares API answers: only file content is cut
 
     @classmethod
     def from_json(cls, body: Any) -> FaultSettings:
@@ -43,20 +58,27 @@ class FaultSettings:
         if unknown:
             raise bad_request(f"unknown fault fields: {', '.join(unknown)}")
         values = {k: v for k, v in body.items() if v is not None}
+        defaults = cls()
         for name, value in values.items():
-            if name == "deny_login":
+            default = getattr(defaults, name)
+            if isinstance(default, bool):
                 if not isinstance(value, bool):
-                    raise bad_request("deny_login must be a boolean")
+                    raise bad_request(f"{name} must be a boolean")
+            elif isinstance(default, str):
+                if value not in LINK_STYLES:
+                    raise bad_request(f"{name} must be one of {', '.join(LINK_STYLES)}")
             elif isinstance(value, bool) or not isinstance(value, int | float):
                 raise bad_request(f"{name} must be a number")
-        for name in ("error_rate", "truncate_rate", "drop_rate"):
+        for name in ("error_rate", "truncate_rate", "drop_rate", "garbage_rate", "html_error_rate"):
             if not 0 <= values.get(name, 0) <= 1:
                 raise bad_request(f"{name} must be between 0 and 1")
         if not 100 <= values.get("error_status", 500) <= 599:
             raise bad_request("error_status must be an HTTP status code")
-        for name in ("bandwidth_bytes_per_s", "rate_limit_per_s", "token_lifetime_s"):
+        for name in ("bandwidth_bytes_per_s", "rate_limit_per_s", "token_lifetime_s", "max_page_items"):
             if name in values and values[name] <= 0:
                 raise bad_request(f"{name} must be positive")
+        if "max_page_items" in values and not isinstance(values["max_page_items"], int):
+            raise bad_request("max_page_items must be an integer")
         return cls(**values)
 
     def to_json(self) -> dict[str, Any]:
@@ -71,6 +93,7 @@ class Verdict:
     status: int | None = None
     message: str = ""
     retry_after: int | None = None
+    html: bool = False  # the answer's body is an HTML page, not the API's JSON
 
 
 PASS = Verdict()
@@ -109,15 +132,22 @@ class Faults:
                 self._bucket_time = now
                 if self._bucket < 1:
                     wait = max(1, math.ceil((1 - self._bucket) / rate))
-                    return Verdict(status=429, message="Too many requests", retry_after=wait)
+                    return Verdict(status=429, message="Too many requests", retry_after=self._retry_after(wait))
                 self._bucket -= 1
             if s.error_rate and self._rng.random() < s.error_rate:
-                retry = 1 if s.error_status in (429, 503) else None
+                retry = self._retry_after(1) if s.error_status in (429, 503) else None
                 return Verdict(status=s.error_status, message="Injected fault", retry_after=retry)
+            if s.html_error_rate and self._rng.random() < s.html_error_rate:
+                return Verdict(status=502, message="Bad Gateway", html=True)
+            if s.garbage_rate and self._rng.random() < s.garbage_rate:
+                return Verdict(status=200, message="Sign in to the network", html=True)
         return PASS
 
+    def _retry_after(self, seconds: int) -> int | None:
+        return None if self.settings.no_retry_after else seconds
+
     def truncate(self) -> bool:
-        """Whether to cut this file download short."""
+        """Whether to cut this answer (API answer or file content) short."""
         s = self.settings
         if not s.truncate_rate:
             return False

@@ -42,7 +42,7 @@ MAX_LENGTHS = {
     "title": 255, "abstract": 10_000, "source": 255, "revision": 255, "pages": 50, "volume": 10,
     "issue": 255, "publisher": 255, "city": 255, "institution": 255, "series": 255, "chapter": 10,
     "citation_key": 255, "source_type": 255, "language": 255, "short_title": 50,
-    "reprint_edition": 10, "genre": 255, "country": 255, "series_editor": 255, "code": 255,
+    "reprint_edition": 10, "edition": 10, "genre": 255, "country": 255, "series_editor": 255, "code": 255,
     "medium": 255, "user_context": 255, "department": 255, "patent_owner": 255,
     "patent_application_number": 255, "patent_legal_status": 255,
 }  # fmt: skip
@@ -74,6 +74,11 @@ class File:
     # Uploaded bytes are kept as they came; seeded ones are regenerated from a seed when served.
     content: bytes | None = None
     content_seed: int = 0
+    # A seeded real PDF (for annotated documents): its page count and format (pdfs.PAGE_FORMATS); 0 pages: none.
+    pdf_pages: int = 0
+    pdf_format: int = 0
+    # The recordings show file objects without `created`; seeding leaves it out of some (it still orders them).
+    show_created: bool = True
 
 
 @dataclass(slots=True)

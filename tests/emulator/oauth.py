@@ -14,9 +14,14 @@ _NO_STORE = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
 
 
 def _oauth_error(status: int, error: str, description: str) -> ApiError:
-    headers = {"WWW-Authenticate": 'Basic realm="Mendeley"'} if status == 401 else {}
     body = {"error": error, "error_description": description}
-    return ApiError(status, description, body=body, headers=headers)
+    return ApiError(status, description, body=body)
+
+
+def _bad_client() -> ApiError:
+    """The recorded answer to a wrong client secret: 401, Basic challenge, and a `message`, not an OAuth error."""
+    headers = {"WWW-Authenticate": 'Basic realm="oauth"'}
+    return ApiError(401, "Client authentication failed", headers=headers)
 
 
 def authorize(emu: Emulator, request: Request) -> Response:
@@ -63,17 +68,19 @@ def token(emu: Emulator, request: Request) -> Response:
     else:
         client_id, secret = form.get("client_id"), form.get("client_secret")
     if not client_id or secret != emu.client_secret:
-        raise _oauth_error(401, "invalid_client", "Client authentication failed")
+        raise _bad_client()
     lifetime = emu.faults.settings.token_lifetime_s
     grant = form.get("grant_type")
     if grant == "authorization_code":
         if not emu.tokens.redeem_code(form.get("code", ""), client_id, form.get("redirect_uri")):
-            raise _oauth_error(400, "invalid_grant", "Invalid, used or expired authorization code")
+            raise _oauth_error(400, "invalid_grant", "Invalid access code")  # the recorded description
         body = emu.tokens.issue(client_id, lifetime)
     elif grant == "refresh_token":
-        if not emu.tokens.use_refresh(form.get("refresh_token", ""), client_id):
+        spent = form.get("refresh_token", "")
+        if not emu.tokens.use_refresh(spent, client_id):
             raise _oauth_error(400, "invalid_grant", "Invalid or already used refresh token")
         body = emu.tokens.issue(client_id, lifetime)
+        emu.tokens.replaced(spent, client_id, body)
     elif grant == "client_credentials":
         body = emu.tokens.issue(client_id, lifetime, refresh=False, user=False)
     elif not grant:

@@ -56,26 +56,19 @@ def document(lib: Library, doc: Document, view: str = "core", *, with_files: boo
 
 def listed_file(file: File) -> dict[str, Any]:
     """A file as embedded in a `document-with-files-list` listing."""
-    return {
-        "id": file.id,
-        "file_name": file.file_name,
-        "mime_type": file.mime_type,
-        "size": file.size,
-        "filehash": file.filehash,
-        "created": iso(file.created),
-    }
+    out = {"id": file.id, "file_name": file.file_name, "mime_type": file.mime_type, "size": file.size,
+           "filehash": file.filehash}
+    if file.show_created:
+        out["created"] = iso(file.created)
+    return out
 
 
 def file(file: File) -> dict[str, Any]:
-    return {
-        "id": file.id,
-        "document_id": file.document_id,
-        "mime_type": file.mime_type,
-        "file_name": file.file_name,
-        "filehash": file.filehash,
-        "size": file.size,
-        "created": iso(file.created),
-    }
+    out = {"id": file.id, "document_id": file.document_id, "mime_type": file.mime_type,
+           "file_name": file.file_name, "filehash": file.filehash, "size": file.size}
+    if file.show_created:
+        out["created"] = iso(file.created)
+    return out
 
 
 def folder(folder: Folder) -> dict[str, Any]:

@@ -15,12 +15,14 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from .clock import UTC
 from .content import sha1, synthetic_bytes
 from .errors import bad_request
 from .models import Annotation, Document, File, Folder, Group
+from .pdfs import MAX_PAGES, MIN_PAGES, PAGE_FORMATS, pdf_bytes
 from .seed_words import (
     ABSTRACT_SENTENCES,
     CITIES,
@@ -150,12 +152,14 @@ class Seeder:
         doc = Document(self._id(), created, last_modified, profile_id, group and group.id, self._fields())
         lib.add_document(doc)
         self.created["group_documents" if group else "documents"].append(doc.id)
+        kinds = self._annotation_kinds()
         shares_files = group is None or group.fields["access_level"] == "private"
         if shares_files:  # the core resources: only private groups can share files
-            self._files(doc)
+            # Highlights and sticky notes lie on the pages of the document's first file: a real PDF.
+            self._files(doc, real_pdf=any(kind != "note" for kind in kinds))
         for folder in rng.sample(folders, min(len(folders), rng.choice((0, 0, 1, 1, 2)))):
             lib.file_into_folder(folder, doc)
-        self._annotations(doc)
+        self._annotations(doc, kinds)
         return doc
 
     def _fields(self) -> dict[str, Any]:
@@ -269,19 +273,25 @@ class Seeder:
 
     # ----- files ---------------------------------------------------------------------------------
 
-    def _files(self, doc: Document) -> None:
+    def _files(self, doc: Document, real_pdf: bool) -> None:
         rng, lib = self.rng, self.lib
         names: list[str] = []
-        for _ in range(self.req.files_per_document):
-            mime, ext, _w = self._pick(_MIME_TYPES)
-            # Sometimes two files of one document share a name.
-            name = names[0] if names and rng.random() < 0.25 else self._file_name(doc, ext)
+        for index in range(self.req.files_per_document):
+            mime, ext, _w = ("application/pdf", ".pdf", 0) if real_pdf and index == 0 else self._pick(_MIME_TYPES)
+            # Sometimes two files of one document share a name; some names have no extension (as recorded).
+            if names and rng.random() < 0.25:
+                name = names[0]
+            else:
+                name = self._file_name(doc, "" if rng.random() < 0.08 else ext)
             names.append(name)
             seed = rng.getrandbits(63)
             size = self.req.file_size
-            data = synthetic_bytes(seed, size, mime)
+            pages, fmt = (rng.randint(MIN_PAGES, MAX_PAGES), rng.randrange(len(PAGE_FORMATS))) if real_pdf and \
+                index == 0 else (0, 0)
+            data = pdf_bytes(seed, pages, fmt, size) if pages else synthetic_bytes(seed, size, mime)
             created = self._time(doc.created, doc.last_modified)
-            file = File(self._id(), doc.id, name, mime, size, sha1(data), created, None, seed)
+            file = File(self._id(), doc.id, name, mime, len(data), sha1(data), created, None, seed, pages, fmt,
+                        show_created=rng.random() >= 0.1)
             # Tiny files may repeat bytes within a document; seeding allows what uploads refuse.
             lib.add_file(file, touch=False, unique=False)
             self.created["files"].append(file.id)
@@ -319,20 +329,29 @@ class Seeder:
             self.created["folders"].append(folder.id)
         return made
 
-    def _annotations(self, doc: Document) -> None:
-        rng, lib = self.rng, self.lib
+    def _annotation_kinds(self) -> list[str]:
+        """The annotations a new document gets: at most one note, the others highlights or sticky notes."""
+        rng = self.rng
         count = self.req.annotations_per_document
         kinds = ["note"] + [rng.choice(("highlight", "sticky_note")) for _ in range(count)]
         rng.shuffle(kinds)
-        filehash = lib.files[doc.file_ids[0]].filehash if doc.file_ids else None
-        has_note = False
-        for kind in kinds[:count]:
-            if kind == "note" and has_note:
-                kind = "highlight"
-            has_note = has_note or kind == "note"
+        kinds = kinds[:count]
+        if "note" in kinds:
+            first = kinds.index("note")
+            kinds = [kind if kind != "note" or i == first else "highlight" for i, kind in enumerate(kinds)]
+        return kinds
+
+    def _annotations(self, doc: Document, kinds: list[str]) -> None:
+        rng, lib = self.rng, self.lib
+        first = lib.files[doc.file_ids[0]] if doc.file_ids else None
+        pages = first.pdf_pages if first and first.pdf_pages else MIN_PAGES
+        width, height = PAGE_FORMATS[first.pdf_format if first else 0]
+        for kind in kinds:
             fields: dict[str, Any] = {"privacy_level": rng.choice(("private", "private", "group"))}
-            page = rng.randint(1, 12)
-            x, y = round(rng.uniform(50, 500), 3), round(rng.uniform(50, 750), 3)
+            # Inside the page, in PDF user space (points, origin bottom left): a highlight's box spans
+            # 200.5 × 12.25 pt below and right of its top-left corner; a sticky note is a point.
+            page = rng.randint(1, pages)
+            x, y = round(rng.uniform(50, width - 260), 3), round(rng.uniform(80, height - 80), 3)
             if kind == "note":
                 fields["text"] = rng.choice(("Key paper for chapter 2.", "Résumé: méthode robuste.", "需要再读一遍"))
             elif kind == "sticky_note":
@@ -343,8 +362,8 @@ class Seeder:
             else:
                 box = {"top_left": {"x": x, "y": y}, "bottom_right": {"x": x + 200.5, "y": y - 12.25}, "page": page}
                 fields.update(positions=[box], color={"r": 255, "g": 255, "b": 0})
-            if kind != "note" and filehash:
-                fields["filehash"] = filehash
+            if kind != "note" and first is not None:
+                fields["filehash"] = first.filehash
             created = self._time(doc.created)
             ann = Annotation(self._id(), kind, created, self._time(created), doc.id, doc.profile_id, fields)
             lib.add_annotation(ann)

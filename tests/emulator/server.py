@@ -1,11 +1,11 @@
-"""The WSGI app (route tables, dispatch, auth, faults, stats) and the threaded HTTP server."""
+"""The WSGI apps (route tables, dispatch, auth, faults, stats) and the threaded HTTP servers: the API's
+origin, and the second origin that serves file content as S3 does (see content_host.py)."""
 
 from __future__ import annotations
 
 import ipaddress
 import re
 import sys
-import time
 import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -21,7 +21,8 @@ from . import api_files as files
 from . import api_folders as folders
 from . import api_groups as groups
 from . import control, oauth
-from .api_files import DropConnection
+from .answers import fault_answer, finish, stamp
+from .content_host import ContentHostApp
 from .context import Emulator
 from .errors import ApiError
 from .web import error_response
@@ -96,7 +97,7 @@ def route_key(method: str, rule: Rule) -> str:
 
 
 class EmulatorApp:
-    """The WSGI application."""
+    """The WSGI application of the API's origin."""
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
@@ -106,8 +107,8 @@ class EmulatorApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         control = request.path.startswith("/_emulator/")
-        response = self._control(request) if control else self._api(request)
-        response.headers["Date"] = self.emulator.clock.http_date()
+        response = self._control(request) if control else finish(self.emulator, request, self._api(request))
+        stamp(self.emulator, response)
         return response(environ, start_response)
 
     def _control(self, request: Request) -> Response:
@@ -128,16 +129,9 @@ class EmulatorApp:
             rule, args = None, {}
             emu.stats.count(f"{request.method} (unmatched)")
             failure = e
-        settings = emu.faults.settings
-        if settings.latency_ms:
-            time.sleep(settings.latency_ms / 1000)
-        verdict = emu.faults.before_request()
-        if verdict.drop:
-            request.get_data()  # read the body so closing sends no reset, then close: no answer
-            raise DropConnection("dropped by fault injection")
-        if verdict.status is not None:
-            headers = {"Retry-After": str(verdict.retry_after)} if verdict.retry_after else {}
-            return error_response(ApiError(verdict.status, verdict.message, headers=headers))
+        faulted = fault_answer(emu, request, error_response)
+        if faulted is not None:
+            return faulted
         if rule is None:
             if isinstance(failure, MethodNotAllowed):
                 return error_response(ApiError(405, "Method not allowed"))
@@ -195,6 +189,15 @@ class Handler(WSGIRequestHandler):
 def make_emulator_server(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> BaseWSGIServer:
     """A threaded server (one thread per connection) bound and listening; call serve_forever().
 
-    Like every Werkzeug server it answers `Connection: close`: one request per connection.
+    Like every Werkzeug server it answers `Connection: close`: one request per connection (see the README
+    for why the emulator does not keep connections alive as the real service does).
     """
     return make_server(host, port, EmulatorApp(emulator), threaded=True, request_handler=Handler)
+
+
+def make_content_server(emulator: Emulator, host: str = "127.0.0.1") -> BaseWSGIServer:
+    """The second origin (another port): file content as S3 serves it. Records its URL in the emulator."""
+    server = make_server(host, 0, ContentHostApp(emulator), threaded=True, request_handler=Handler)
+    shown = f"[{host}]" if ":" in host else host
+    emulator.content_host_url = f"http://{shown}:{server.socket.getsockname()[1]}"
+    return server

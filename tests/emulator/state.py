@@ -14,7 +14,7 @@ from typing import Any
 from sortedcontainers import SortedKeyList
 
 from .clock import Clock
-from .errors import ApiError, not_found
+from .errors import ApiError, missing_group, not_found
 from .models import Annotation, Deletion, Document, File, Folder, Group
 
 
@@ -68,7 +68,7 @@ class Library:
     def group(self, id_: str) -> Group:
         group = self.groups.get(id_)
         if group is None:
-            raise not_found("Group")
+            raise missing_group(id_)
         return group
 
     def check_group(self, group_id: str | None) -> None:

@@ -58,11 +58,12 @@ def read_upload(request: Request) -> Upload:
         file_name = bare.group(1).strip()
     if not file_name:
         raise bad_request("Content-Disposition has no filename")
+    if not request.mimetype:
+        raise bad_request("Content-Type is required: the file's media type")  # the reference: must be set
     data = request.get_data()
     if not data:
         raise bad_request("The file is empty")
-    # No Content-Type: the service cannot tell the type; octet-stream is the safe guess.
-    return Upload(file_name, request.mimetype or "application/octet-stream", data)
+    return Upload(file_name, request.mimetype, data)
 
 
 def linked_document_id(request: Request) -> str:

@@ -1,7 +1,9 @@
-"""Checks of client-sent document and annotation fields against the reference's types and limits."""
+"""Checks of client-sent bodies against the reference's required fields, types and limits: documents,
+folders, folder memberships and annotations. A body that fails answers 400 `{"message": …}`."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .errors import bad_request
@@ -17,8 +19,17 @@ from .models import (
 )
 
 _PEOPLE = ("authors", "editors", "translators")
-_STRING_LISTS = {"keywords": 50, "tags": 50, "websites": 255}
+# The reference's limits: keywords and tags 50 characters each, websites 255 in total, identifiers 500 each.
+_STRING_LISTS = {"keywords": 50, "tags": 50}
+_WEBSITES_TOTAL = 255
+_IDENTIFIER_LENGTH = 500
+_NAME_LENGTH = 255
 _INTEGERS = {"year": (0, 9999), "month": (1, 12), "day": (1, 31)}
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
+_ANNOTATION_FIELDS = ("text", "color", "positions", "privacy_level", "filehash")
+# Fields of an annotation the server sets; a client sending an annotation back may repeat them.
+_ANNOTATION_READ_ONLY = frozenset(("id", "created", "last_modified", "profile_id"))
+_FOLDER_READ_ONLY = frozenset(("id", "created", "modified"))
 
 
 def document_fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
@@ -54,7 +65,8 @@ def _document_value(name: str, value: Any) -> Any:
         return value
     if name in _PEOPLE:
         if not isinstance(value, list) or not all(_is_person(p) for p in value):
-            raise bad_request(f"{name} must be a list of people with a last_name")
+            raise bad_request(f"{name} must be a list of people with a last_name of at most {_NAME_LENGTH} "
+                              f"characters (and a first_name as long)")
         return [{k: p[k] for k in ("first_name", "last_name") if p.get(k) is not None} for p in value]
     if name == "identifiers":
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
@@ -62,7 +74,16 @@ def _document_value(name: str, value: Any) -> Any:
         unknown = set(value) - IDENTIFIER_TYPES
         if unknown:
             raise bad_request(f"Unsupported identifier types: {', '.join(sorted(unknown))}")
+        if any(len(v) > _IDENTIFIER_LENGTH for v in value.values()):
+            raise bad_request(f"identifiers must be at most {_IDENTIFIER_LENGTH} characters each")
         return dict(value)
+    if name == "websites":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value) \
+                or sum(map(len, value)) > _WEBSITES_TOTAL:
+            raise bad_request(f"websites must be a list of strings of at most {_WEBSITES_TOTAL} characters in all")
+        return list(value)
+    if name == "accessed" and not (isinstance(value, str) and _ISO_DATE.match(value)):
+        raise bad_request("accessed must be an ISO 8601 date")
     if name in _STRING_LISTS:
         limit = _STRING_LISTS[name]
         if not isinstance(value, list) or not all(isinstance(v, str) and len(v) <= limit for v in value):
@@ -80,6 +101,8 @@ def _document_value(name: str, value: Any) -> Any:
     # The reference types edition as an array, but its example ("3") and the real service use a
     # string; both are accepted and stored as sent.
     if name == "edition" and isinstance(value, list):
+        if not all(isinstance(v, str) and len(v) <= MAX_LENGTHS["edition"] for v in value):
+            raise bad_request(f"edition must be at most {MAX_LENGTHS['edition']} characters")
         return value
     if not isinstance(value, str):
         raise bad_request(f"{name} must be a string")
@@ -92,14 +115,25 @@ def _is_person(p: Any) -> bool:
     return (
         isinstance(p, dict)
         and isinstance(p.get("last_name"), str)
+        and 0 < len(p["last_name"]) <= _NAME_LENGTH
         and isinstance(p.get("first_name", ""), str | None)
+        and len(p.get("first_name") or "") <= _NAME_LENGTH
     )
 
 
-def annotation_fields(body: dict[str, Any]) -> dict[str, Any]:
-    """The annotation fields a client may set: text, color, positions, privacy_level, filehash."""
+def annotation_fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    """The annotation fields a client may set: text, color, positions, privacy_level, filehash.
+
+    Fields the server sets are ignored; any other field answers 400 (a PATCH may not change `type` or
+    `document_id`: the reference lists what can be updated).
+    """
+    settable = set(_ANNOTATION_FIELDS) | ({"type", "document_id"} if creating else set())
+    unknown = sorted(set(body) - settable - _ANNOTATION_READ_ONLY)
+    if unknown:
+        what = "Unknown annotation field" if creating else "Annotation fields that cannot be updated"
+        raise bad_request(f"{what}: {', '.join(unknown)}")
     out: dict[str, Any] = {}
-    for name in ("text", "color", "positions", "privacy_level", "filehash"):
+    for name in _ANNOTATION_FIELDS:
         if name not in body:
             continue
         value = body[name]
@@ -112,10 +146,53 @@ def annotation_fields(body: dict[str, Any]) -> dict[str, Any]:
         elif name == "color" and not _is_color(value):
             raise bad_request("color must be {r, g, b} with values 0-255")
         elif name == "positions" and not (isinstance(value, list) and all(map(_is_box, value))):
-            raise bad_request("positions must be a list of {top_left, bottom_right, page}")
+            raise bad_request("positions must be a list of {top_left, bottom_right, page}, page from 1")
         else:
             out[name] = value
     return out
+
+
+def check_annotation_shape(kind: str, positions: Any, filehash: Any, filehashes: set[str]) -> None:
+    """What the core resources say of each type: a note has no location; a highlight has at least one
+    box; a sticky note is one zero-size box. A filehash must be that of one of the document's files."""
+    boxes = positions or []
+    if kind == "note" and boxes:
+        raise bad_request("A note has no positions")
+    if kind == "highlight" and not boxes:
+        raise bad_request("A highlight needs positions")
+    if kind == "sticky_note" and (len(boxes) != 1 or boxes[0]["top_left"] != boxes[0]["bottom_right"]):
+        raise bad_request("A sticky note has one position of zero size (top_left equal to bottom_right)")
+    if filehash is not None and filehash not in filehashes:
+        raise bad_request("filehash is not that of a file of the document")
+
+
+def folder_fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    """A folder body: `name` (required to create; 1-255 characters of the Basic Multilingual Plane, as the
+    core resources say), `parent_id` and, to create, `group_id`, each a string; server-set fields ignored."""
+    settable = {"name", "parent_id"} | ({"group_id"} if creating else set())
+    unknown = sorted(set(body) - settable - _FOLDER_READ_ONLY)
+    if unknown:
+        raise bad_request(f"Unknown folder field: {', '.join(unknown)}")
+    out = {k: body[k] for k in settable if k in body}
+    if creating and "name" not in out:
+        raise bad_request("name is required")
+    name = out.get("name", "x")
+    if not isinstance(name, str) or not name.strip() or len(name) > 255 or any(ord(c) > 0xFFFF for c in name):
+        raise bad_request("name must be 1 to 255 characters of the Basic Multilingual Plane")
+    for key in ("parent_id", "group_id"):
+        if out.get(key) is not None and not isinstance(out[key], str):
+            raise bad_request(f"{key} must be a string")
+    return out
+
+
+def folder_document_id(body: dict[str, Any]) -> str:
+    """`POST /folders/{id}/documents` takes `{"id": <document id>}`."""
+    if not isinstance(body.get("id"), str) or not body["id"]:
+        raise bad_request("id of the document is required")
+    unknown = sorted(set(body) - {"id"})
+    if unknown:
+        raise bad_request(f"Unknown field: {', '.join(unknown)}")
+    return body["id"]
 
 
 def annotation_type(body: dict[str, Any]) -> str:
@@ -149,9 +226,12 @@ def _is_point(value: Any) -> bool:
 
 
 def _is_box(value: Any) -> bool:
+    page = value.get("page") if isinstance(value, dict) else None
     return (
         isinstance(value, dict)
         and _is_point(value.get("top_left"))
         and _is_point(value.get("bottom_right"))
-        and isinstance(value.get("page"), int)
+        and isinstance(page, int)
+        and not isinstance(page, bool)
+        and page >= 1
     )

@@ -40,7 +40,10 @@ def no_content() -> Response:
 
 
 def error_response(error: ApiError) -> Response:
-    return json_response(error.body, JSON, error.status, list(error.headers.items()))
+    headers = list(error.headers.items())
+    if isinstance(error.body, str):
+        return Response(error.body.encode(), error.status, headers, content_type=JSON)
+    return json_response(error.body, JSON, error.status, headers)
 
 
 def accepted(request: Request, *types: str) -> str:
