@@ -17,7 +17,6 @@ from typing import Any
 from appdirs import user_cache_dir, user_config_dir
 
 from Errors import ConfigError
-from HttpSession import HttpPolicy
 from Naming import parse_pattern
 
 log = logging.getLogger(__name__)
@@ -41,6 +40,17 @@ class GroupSelection:
     def wants(self, group: Mapping[str, Any]) -> bool:
         return self.everything or str(group.get("id")) in self.chosen or \
             str(group.get("name") or "").casefold() in {name.casefold() for name in self.chosen}
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    """How patient a run is with the network."""
+
+    retries: int = 5
+    timeout_s: float = 30.0
+    backoff_s: float = 0.5
+    backoff_max_s: float = 30.0
+    pool_size: int = 8
 
 
 @dataclass(frozen=True)

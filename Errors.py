@@ -5,6 +5,10 @@ user can act on; the entry point prints that line and exits with that status. Th
 of one item (a file, a path), which a run reports and carries on past.
 """
 
+from urllib.parse import urlsplit
+
+import requests
+
 EXIT_OK = 0
 EXIT_FAILED = 1  # nothing was backed up this run, or it stopped; nothing already backed up was lost
 EXIT_USAGE = 2  # the command line or the config file is wrong
@@ -62,6 +66,29 @@ class FolderUnwritableError(BackupFolderError):
 
 class MassDeletionError(BackupError):
     """A run would remove more of the backup than the user allows."""
+
+
+class BodyRejected(Exception):
+    """Raised by a `parse` function: the body is not what was expected; another try may bring the right one."""
+
+
+class DownloadError(Exception):
+    """One download attempt went wrong in a way another attempt may not."""
+
+
+class RetriesExhausted(requests.RequestException):
+    """Every try of one request failed: no answer came (`answered` False), or none was usable."""
+
+    def __init__(self, method: str, url: str, reason: str, tries: int, seconds: float, answered: bool) -> None:
+        super().__init__(reason)
+        self.method, self.url, self.reason = method, url, reason
+        self.tries, self.seconds, self.answered = tries, seconds, answered
+
+    @property
+    def host(self) -> str:
+        """`api.mendeley.com:443`: the host and port tried."""
+        parts = urlsplit(self.url)
+        return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
 
 
 class UnsafePathError(OSError):

@@ -14,7 +14,6 @@ import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -22,6 +21,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from Config import HttpPolicy
+from Errors import BodyRejected, RetriesExhausted
 from Timestamps import UTC, parse_http_date
 
 log = logging.getLogger(__name__)
@@ -37,21 +38,6 @@ _CONNECTION_PREFIX = re.compile(r"^(\w+\([^)]*\)|<[^>]*>): ")
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 
 
-@dataclass(frozen=True)
-class HttpPolicy:
-    """How patient a run is with the network."""
-
-    retries: int = 5
-    timeout_s: float = 30.0
-    backoff_s: float = 0.5
-    backoff_max_s: float = 30.0
-    pool_size: int = 8
-
-
-class BodyRejected(Exception):
-    """Raised by a `parse` function: the body is not what was expected; another try may bring the right one."""
-
-
 class Fetched(NamedTuple):
     """An answer worth returning, what `parse` made of its body, and what getting it took."""
 
@@ -59,21 +45,6 @@ class Fetched(NamedTuple):
     value: Any
     tries: int
     seconds: float
-
-
-class RetriesExhausted(requests.RequestException):
-    """Every try of one request failed: no answer came (`answered` False), or none was usable."""
-
-    def __init__(self, method: str, url: str, reason: str, tries: int, seconds: float, answered: bool) -> None:
-        super().__init__(reason)
-        self.method, self.url, self.reason = method, url, reason
-        self.tries, self.seconds, self.answered = tries, seconds, answered
-
-    @property
-    def host(self) -> str:
-        """`api.mendeley.com:443`: the host and port tried."""
-        parts = urlsplit(self.url)
-        return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
 
 
 class TimeoutAdapter(HTTPAdapter):
@@ -117,6 +88,7 @@ class RetryingSession(requests.Session):
         of the last try raises RetriesExhausted."""
         started = time.monotonic()
         tries = self.policy.retries + 1
+        reason: str | None
         for attempt in range(1, tries + 1):
             sent = time.monotonic()
             try:

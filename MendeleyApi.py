@@ -21,13 +21,11 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from Errors import ApiError, LoginError
+from Config import HttpPolicy
+from Errors import ApiError, BodyRejected, DownloadError, LoginError, RetriesExhausted
 from HttpSession import (
     RETRY_STATUSES,
-    BodyRejected,
     Fetched,
-    HttpPolicy,
-    RetriesExhausted,
     RetryingSession,
     backoff,
     describe_error,
@@ -81,10 +79,6 @@ class Listing:
         if self.expected_count is None:
             return True
         return len({item.get("id") for item in self.items}) == self.expected_count
-
-
-class DownloadError(Exception):
-    """One download attempt went wrong in a way another attempt may not."""
 
 
 class MendeleyApi:
@@ -310,7 +304,8 @@ def _json_body(response: requests.Response) -> Any:
 
 
 def _kind(value: Any) -> str:
-    return {list: "a list", dict: "an object", str: "a string"}.get(type(value), "a JSON value")
+    kinds: dict[type, str] = {list: "a list", dict: "an object", str: "a string"}
+    return kinds.get(type(value), "a JSON value")
 
 
 def _detail(response: requests.Response, prefix: str) -> str:

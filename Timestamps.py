@@ -3,7 +3,7 @@
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
-UTC = timezone.utc  # noqa: UP017 (datetime.UTC needs Python 3.11; 3.10 is supported)
+UTC = timezone.utc  # datetime.UTC arrived in Python 3.11
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -15,12 +15,12 @@ def parse_time(text: str | None) -> datetime | None:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def format_time(moment: datetime) -> str:
     """`2024-05-01T12:00:00.000Z`, the form the API itself uses."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def parse_http_date(text: str | None) -> datetime | None:
@@ -28,7 +28,7 @@ def parse_http_date(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        return parsedate_to_datetime(text).astimezone(timezone.utc)
+        return parsedate_to_datetime(text).astimezone(UTC)
     except (TypeError, ValueError):
         return None
 

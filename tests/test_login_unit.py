@@ -23,9 +23,9 @@ import requests
 import BrowserLogin
 import Login
 import TokenStore
-from Config import LoginSettings
+from Config import HttpPolicy, LoginSettings
 from Errors import ConfigError, LoginError, TokenRefused
-from HttpSession import HttpPolicy, make_session
+from HttpSession import make_session
 from Login import Credentials, SavedLogin, can_log_in_interactively, log_in
 from OAuthListener import FAILURE_TITLE, SUCCESS_TITLE, OAuthListener, RedirectCatcher, listen_address
 from TokenEndpoint import EXPIRED_OR_REVOKED, TokenEndpoint

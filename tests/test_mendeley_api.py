@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 import requests
 
+from Config import HttpPolicy
 from Errors import ApiError
-from HttpSession import HttpPolicy, make_session, retry_after
+from HttpSession import make_session, retry_after
 from MendeleyApi import MendeleyApi, next_link
 from tests.emulator import EmulatorProcess
 from tests.emulator.clock import UTC

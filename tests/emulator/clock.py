@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from werkzeug.http import http_date
 
-UTC = timezone.utc  # noqa: UP017 (datetime.UTC needs Python 3.11; 3.10 is supported)
+UTC = timezone.utc  # datetime.UTC arrived in Python 3.11
 
 
 class Clock:
