@@ -18,15 +18,16 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 from tqdm import tqdm
 
 from BackupFolder import BackupFolder
 from DocumentInfo import ANNOTATIONS_FILE, DOCUMENT_INFO, BackupState, Entry, FileRecord
 from Errors import ApiError, BackupError, BackupFolderError, LoginError, NotOursError
-from MendeleyApi import MendeleyApi
 from Planner import REMOVED, UPDATED, DocumentPlan, FilePlan, Plan, Removal
+from Transfers import Concurrency
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +53,20 @@ class LibraryResult:
         self.plan_lines.extend(other.plan_lines)
 
 
+class FileSource(Protocol):
+    """Where the Applier gets files from: MendeleyApi (or a test's stand-in)."""
+
+    def download(self, file_id: str, destination: Path, size: int | None, sha1: str | None,
+                 on_bytes: Callable[[int], Any]) -> str: ...
+
+
 class Applier:
-    def __init__(self, folder: BackupFolder, api: MendeleyApi, state: BackupState, jobs: int, progress: bool,
-                 label: str) -> None:
+    def __init__(self, folder: BackupFolder, api: FileSource, state: BackupState, transfers: Concurrency,
+                 progress: bool, label: str) -> None:
         self._folder = folder
         self._api = api
         self._state = state
-        self._jobs = jobs
+        self._transfers = transfers
         self._progress = progress
         self._label = label
         self._on_bytes: Callable[[int], Any] = lambda _: None
@@ -77,11 +85,12 @@ class Applier:
         with tqdm(total=len(plan.documents), unit="doc", desc=self._label, disable=not show, leave=False) as docs, \
                 tqdm(total=total_bytes, unit="B", unit_scale=True, desc="download", leave=False,
                      disable=not show or not total_bytes) as downloaded, \
-                ThreadPoolExecutor(self._jobs, thread_name_prefix="download") as pool:
+                ThreadPoolExecutor(self._transfers.ceiling, thread_name_prefix="download") as pool:
             self._on_bytes = downloaded.update
             last_checkpoint = time.monotonic()
             stopping = threading.Event()
-            for done in _as_completed(pool, self._apply_document, plan.documents, 2 * self._jobs,
+            # Twice as many documents handed out as may transfer at once: one waits while the other runs.
+            for done in _as_completed(pool, self._apply_in_slot, plan.documents, lambda: 2 * self._transfers.limit,
                                       CHECKPOINT_SECONDS, stopping):
                 if done is not None:
                     docs.update()
@@ -107,12 +116,18 @@ class Applier:
             log.error("%s: %s: %s", self._label, doc_plan.path, error)
             result.failures.append(f"{doc_plan.path}: {error}")
             return None
+        if any(file.needs_download for file in doc_plan.files):
+            self._transfers.completed()
         # A document counted as nothing was refreshed silently, unless the check found a damaged copy.
         counted = doc_plan.count_as or (UPDATED if fetched else None)
         if counted:
             result.counts[counted] += 1
         result.annotation_changes += len(doc_plan.annotation_upserts)
         return None
+
+    def _apply_in_slot(self, plan: DocumentPlan) -> bool:
+        with self._transfers.slot():
+            return self._apply_document(plan)
 
     def _apply_document(self, plan: DocumentPlan) -> bool:
         """Bring one document's folder to the plan; True when a file had to be fetched or replaced."""
@@ -250,9 +265,10 @@ class Applier:
         self._state.forget_annotations(plan.doc_id, plan.annotation_removals)
 
 
-def _as_completed(pool: ThreadPoolExecutor, work: Callable[[Item], Outcome], items: Iterable[Item], window: int,
-                  tick_s: float, stopping: threading.Event) -> Iterator[tuple[Item, Future[Outcome]] | None]:
-    """Run `work` on each item in `pool`, at most `window` at a time; yield each (item, its future) as it
+def _as_completed(pool: ThreadPoolExecutor, work: Callable[[Item], Outcome], items: Iterable[Item],
+                  window: Callable[[], int], tick_s: float,
+                  stopping: threading.Event) -> Iterator[tuple[Item, Future[Outcome]] | None]:
+    """Run `work` on each item in `pool`, at most `window()` at a time; yield each (item, its future) as it
     completes, and None whenever `tick_s` passes without one. Once `stopping` is set no further item starts;
     those already running are still waited for.
 
@@ -262,7 +278,7 @@ def _as_completed(pool: ThreadPoolExecutor, work: Callable[[Item], Outcome], ite
     waiting = iter(items)
     running = 0
     while True:
-        while running < window and not stopping.is_set() and (item := next(waiting, None)) is not None:
+        while running < window() and not stopping.is_set() and (item := next(waiting, None)) is not None:
             pool.submit(work, item).add_done_callback(partial(_announce, finished, item))
             running += 1
         if not running:

@@ -11,23 +11,26 @@ from Config import Settings
 from DocumentInfo import BackupState
 from Errors import BackupError, FolderUnwritableError, LoginError
 from MendeleyApi import MendeleyApi
+from Transfers import Concurrency
 
 log = logging.getLogger(__name__)
 
 
-def run_backup(api: MendeleyApi, settings: Settings) -> LibraryResult:
+def run_backup(api: MendeleyApi, settings: Settings, transfers: Concurrency) -> LibraryResult:
+    """`transfers`: how many downloads run at once, learnt over the whole run (the groups' included)."""
     dry_run = settings.backup.dry_run
     with BackupFolder.opened(settings.output_dir, dry_run) as folder:
         state = folder.open_state(settings.pattern, settings.pattern_given, dry_run)
-        result = BackupWorker(api, folder, state, settings.backup).run()
+        result = BackupWorker(api, folder, state, settings.backup, transfers).run()
         if settings.groups.any:
-            result.add(_run_groups(api, folder, state, settings))
+            result.add(_run_groups(api, folder, state, settings, transfers))
             if not dry_run:
                 folder.save_state(state)
         return result
 
 
-def _run_groups(api: MendeleyApi, folder: BackupFolder, state: BackupState, settings: Settings) -> LibraryResult:
+def _run_groups(api: MendeleyApi, folder: BackupFolder, state: BackupState, settings: Settings,
+                transfers: Concurrency) -> LibraryResult:
     """Back up each chosen group into its own folder; a group that fails does not stop the others."""
     result = LibraryResult()
     selection = settings.groups
@@ -47,7 +50,7 @@ def _run_groups(api: MendeleyApi, folder: BackupFolder, state: BackupState, sett
             with folder.fatal_errors():
                 group_folder = folder.group(state, group_id, name, settings.backup.dry_run)
                 group_state = group_folder.open_state(state.pattern, False, settings.backup.dry_run)
-            result.add(BackupWorker(api, group_folder, group_state, settings.backup, group_id, label).run())
+            result.add(BackupWorker(api, group_folder, group_state, settings.backup, transfers, group_id, label).run())
         except (LoginError, FolderUnwritableError):
             raise
         except BackupError as error:

@@ -16,6 +16,7 @@ from Naming import Pattern, parse_pattern
 from Planner import MOVED, NEW, REMOVED, UPDATED, Plan, Planner
 from RemoteLibrary import Snapshot, fetch_snapshot
 from Timestamps import format_time
+from Transfers import Concurrency
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,9 @@ CUTOFF_OVERLAP = timedelta(seconds=60)
 
 class BackupWorker:
     def __init__(self, api: MendeleyApi, folder: BackupFolder, state: BackupState, options: BackupOptions,
-                 group_id: str | None = None, label: str = "library") -> None:
+                 transfers: Concurrency, group_id: str | None = None, label: str = "library") -> None:
         self._api = api
+        self._transfers = transfers
         self._folder = folder
         self._state = state
         self._options = options
@@ -48,7 +50,7 @@ class BackupWorker:
                                  plan_lines=[f"{self._label}: {line}" for line in plan.describe()])
         if plan.documents or plan.removals:
             self._state.set_exports_outdated(True)  # checkpointed: a run killed before the exports leaves them
-        applier = Applier(self._folder, self._api, self._state, self._options.jobs, self._options.progress,
+        applier = Applier(self._folder, self._api, self._state, self._transfers, self._options.progress,
                           self._label)
         result = applier.apply(plan)
         if result.failures:

@@ -12,6 +12,7 @@ decode, an HTML page where the API's JSON was asked for, and a body the caller's
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -67,9 +68,14 @@ class RetryingSession(requests.Session):
     (`invalid_grant`) rather than do harm when a lost answer makes them run twice.
     """
 
-    def __init__(self, policy: HttpPolicy) -> None:
+    def __init__(self, policy: HttpPolicy, on_pushback: Callable[[], None] = lambda: None) -> None:
+        """`on_pushback` is told of each 429 or 5xx answer (the server asking for less)."""
         super().__init__()
         self.policy = policy
+        self._on_pushback = on_pushback
+        # A wait the server asked for (Retry-After) holds every request of the run, not only the one it answered.
+        self._hold_lock = threading.Lock()
+        self._held_until = 0.0
         # No retries inside urllib3: the loop below does them all, within one budget.
         adapter = TimeoutAdapter(policy.timeout_s, max_retries=0, pool_connections=policy.pool_size,
                                  pool_maxsize=policy.pool_size)
@@ -90,6 +96,7 @@ class RetryingSession(requests.Session):
         tries = self.policy.retries + 1
         reason: str | None
         for attempt in range(1, tries + 1):
+            self._wait_for_hold()
             sent = time.monotonic()
             try:
                 response = super().request(method, url, *args, **kwargs)
@@ -120,12 +127,23 @@ class RetryingSession(requests.Session):
             time.sleep(delay)
         raise AssertionError("unreachable")  # the loop returns or raises
 
+    def _wait_for_hold(self) -> None:
+        with self._hold_lock:
+            wait = self._held_until - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+
     def _judge(self, response: requests.Response, parse: Callable[[requests.Response], Any] | None
                ) -> tuple[str | None, float | None, Any]:
         """Why this answer is worth another try (None: it is not), the wait it asks for, and the parsed body."""
         status = response.status_code
         if status in RETRY_STATUSES:
-            return f"answered {status} {response.reason}", retry_after(response, self.policy), None
+            self._on_pushback()
+            wait = retry_after(response, self.policy)
+            if wait is not None:
+                with self._hold_lock:
+                    self._held_until = max(self._held_until, time.monotonic() + wait)
+            return f"answered {status} {response.reason}", wait, None
         if not 200 <= status < 300:
             return None, None, None
         if _html_instead_of_api(response):
@@ -138,9 +156,9 @@ class RetryingSession(requests.Session):
             return str(rejected), None, None
 
 
-def make_session(policy: HttpPolicy) -> RetryingSession:
+def make_session(policy: HttpPolicy, on_pushback: Callable[[], None] = lambda: None) -> RetryingSession:
     """The session of a run: the policy's retries and timeouts for http and https."""
-    return RetryingSession(policy)
+    return RetryingSession(policy, on_pushback)
 
 
 def backoff(policy: HttpPolicy, attempt: int) -> float:

@@ -33,6 +33,7 @@ from HttpSession import (
     page_title,
 )
 from Timestamps import format_time, parse_http_date
+from Transfers import Bandwidth
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ DELETED_DOCUMENT = "application/vnd.mendeley-deleted-document.1+json"
 PAGE_LIMIT = 500
 # The reference allows 500 for annotations, but the real service refuses more than 200.
 ANNOTATION_PAGE_LIMIT = 200
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = 1 << 16  # small enough for --bwlimit to keep an even pace
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REFRESHES = 3  # token renewals within one request, each after its token expired during retries
 ERROR_BODY_BYTES = 4096  # enough of an error body to find its message
@@ -84,11 +85,14 @@ class Listing:
 class MendeleyApi:
     """The Mendeley API of one user, over one pooled, retrying HTTP session."""
 
-    def __init__(self, host: str, http: RetryingSession, credentials: Credentials, policy: HttpPolicy) -> None:
+    def __init__(self, host: str, http: RetryingSession, credentials: Credentials, policy: HttpPolicy,
+                 bandwidth: Bandwidth | None = None) -> None:
+        """`bandwidth`: the budget every download takes its bytes from (--bwlimit)."""
         self._host = host.rstrip("/")
         self._http = http
         self._credentials = credentials
         self._policy = policy
+        self._bandwidth = bandwidth or Bandwidth(None)
 
     # Listings -------------------------------------------------------------------------------------------
 
@@ -180,6 +184,7 @@ class MendeleyApi:
             written = 0
             with open(destination, "wb") as out:
                 for chunk in response.iter_content(CHUNK_BYTES):
+                    self._bandwidth.take(len(chunk))
                     out.write(chunk)
                     digest.update(chunk)
                     written += len(chunk)

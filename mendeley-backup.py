@@ -16,6 +16,7 @@ from HttpSession import make_session
 from Login import log_in
 from MendeleyApi import MendeleyApi
 from Planner import MOVED, NEW, REMOVED, UPDATED
+from Transfers import Concurrency
 
 log = logging.getLogger("mendeley-backup")
 
@@ -41,10 +42,11 @@ def summary_lines(result: LibraryResult) -> list[str]:
 
 
 def back_up(settings: Settings) -> LibraryResult:
-    http = make_session(settings.http)
+    transfers = Concurrency(settings.backup.jobs)
+    http = make_session(settings.http, on_pushback=transfers.pushed_back)
     credentials = log_in(settings.login, http)
     api = MendeleyApi(settings.login.api_host, http, credentials, settings.http)
-    return run_backup(api, settings)
+    return run_backup(api, settings, transfers)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,7 @@ from MendeleyApi import MendeleyApi
 from Planner import MOVED, NEW, REMOVED, UPDATED, Plan, Planner
 from RemoteLibrary import Snapshot
 from tests.test_planner import NEW_TIME, OLD, PATTERN, document, remote_file
+from Transfers import Concurrency
 
 
 def sha1(content: bytes) -> str:
@@ -64,7 +65,7 @@ class Backup:
         return Planner(self.state, PATTERN, keep_trashed=False).plan(snapshot, self.folder.documents(self.state))
 
     def applier(self, jobs: int = 2) -> Applier:
-        return Applier(self.folder, self.api, self.state, jobs, progress=False, label="library")  # type: ignore[arg-type]
+        return Applier(self.folder, self.api, self.state, Concurrency(jobs), progress=False, label="library")
 
     def run(self, snapshot: Snapshot, jobs: int = 2) -> tuple[Plan, LibraryResult]:
         """Both phases, as a run does them: the removals only when the first had no failure."""
