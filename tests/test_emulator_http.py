@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -475,9 +476,18 @@ def test_stats_count_by_endpoint(emulator: EmulatorProcess, api: ApiSession) -> 
         "GET /_content/{id}": 1,
         "GET (unmatched)": 1,
     }
-    assert stats["total_requests"] == 6 and stats["bytes_served"] == 1234
+    assert stats["total_requests"] == 6 and stats["bytes_served"] == 1234 and stats["in_flight_peak"] == 1
     emulator.reset_stats()
-    assert emulator.stats() == {"total_requests": 0, "by_endpoint": {}, "bytes_served": 0}
+    assert emulator.stats() == {"total_requests": 0, "by_endpoint": {}, "bytes_served": 0, "in_flight_peak": 0}
+
+
+def test_stats_count_the_most_requests_in_flight_at_once(emulator: EmulatorProcess) -> None:
+    emulator.faults(latency_ms=300)
+    emulator.reset_stats()
+    with ThreadPoolExecutor(5) as pool:
+        answers = list(pool.map(lambda _: requests.get(f"{emulator.url}/documents", timeout=10), range(5)))
+    assert [answer.status_code for answer in answers] == [401] * 5
+    assert emulator.stats()["in_flight_peak"] == 5
 
 
 def test_library_matches_what_was_created(emulator: EmulatorProcess, api: ApiSession) -> None:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import gzip
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from werkzeug.http import http_date
 from werkzeug.wrappers import Request, Response
+from werkzeug.wsgi import ClosingIterator
 
 from .context import Emulator
 from .errors import ApiError
@@ -53,6 +55,21 @@ def html_page(status: int) -> Response:
 def trace_id() -> str:
     """An id like the recorded ones (`_ZqEYtC9vmI`): 11 URL-safe characters."""
     return secrets.token_urlsafe(8)[:11]
+
+
+def counted_in_flight(emu: Emulator, environ: dict[str, Any], start_response: Callable[..., Any],
+                      answer: Callable[[], Response]) -> Iterable[bytes]:
+    """Serve one API or content request, counted in flight from its arrival to the end of its answer's body (the
+    server closes the body however the answer ends, a dropped connection included)."""
+    emu.stats.arrived()
+    try:
+        response = answer()
+        stamp(emu, response)
+        body = response(environ, start_response)
+    except BaseException:
+        emu.stats.answered()
+        raise
+    return ClosingIterator(body, [emu.stats.answered])
 
 
 def stamp(emu: Emulator, response: Response) -> None:

@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape
 from werkzeug.http import http_date
 from werkzeug.wrappers import Request, Response
 
-from .answers import fault_answer, stamp
+from .answers import counted_in_flight, fault_answer
 from .api_files import stream_file
 from .content import BUCKET, file_bytes
 from .context import Emulator
@@ -54,12 +54,14 @@ class ContentHostApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
-        response = self._answer(request)
-        stamp(self.emulator, response)
-        response.headers["x-amz-request-id"] = secrets.token_hex(8).upper()
-        return response(environ, start_response)
+        return counted_in_flight(self.emulator, environ, start_response, lambda: self._answer(request))
 
     def _answer(self, request: Request) -> Response:
+        response = self._content(request)
+        response.headers["x-amz-request-id"] = secrets.token_hex(8).upper()
+        return response
+
+    def _content(self, request: Request) -> Response:
         emu = self.emulator
         match = _PATH.match(request.path)
         emu.stats.count(STATS_KEY if match and request.method in ("GET", "HEAD") else f"{request.method} (unmatched)")

@@ -38,7 +38,8 @@ PROFILE: dict[str, Any] = {
 
 
 class Stats:
-    """Request counters by `METHOD /route/{template}`, and content bytes actually sent."""
+    """Request counters by `METHOD /route/{template}`, content bytes actually sent, and the most requests that were
+    in flight at once (from the request's arrival to the last byte of its answer)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -49,11 +50,22 @@ class Stats:
             self.total = 0
             self.by_endpoint: Counter[str] = Counter()
             self.bytes_served = 0
+            self.in_flight = 0
+            self.in_flight_peak = 0
 
     def count(self, key: str) -> None:
         with self._lock:
             self.total += 1
             self.by_endpoint[key] += 1
+
+    def arrived(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.in_flight_peak = max(self.in_flight_peak, self.in_flight)
+
+    def answered(self) -> None:
+        with self._lock:
+            self.in_flight = max(0, self.in_flight - 1)
 
     def add_bytes(self, n: int) -> None:
         with self._lock:
@@ -65,6 +77,7 @@ class Stats:
                 "total_requests": self.total,
                 "by_endpoint": dict(sorted(self.by_endpoint.items())),
                 "bytes_served": self.bytes_served,
+                "in_flight_peak": self.in_flight_peak,
             }
 
 

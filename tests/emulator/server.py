@@ -21,7 +21,7 @@ from . import api_files as files
 from . import api_folders as folders
 from . import api_groups as groups
 from . import control, oauth
-from .answers import fault_answer, finish, stamp
+from .answers import counted_in_flight, fault_answer, finish, stamp
 from .content_host import ContentHostApp
 from .context import Emulator
 from .errors import ApiError
@@ -106,10 +106,12 @@ class EmulatorApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
-        control = request.path.startswith("/_emulator/")
-        response = self._control(request) if control else finish(self.emulator, request, self._api(request))
-        stamp(self.emulator, response)
-        return response(environ, start_response)
+        if request.path.startswith("/_emulator/"):
+            response = self._control(request)
+            stamp(self.emulator, response)
+            return response(environ, start_response)
+        return counted_in_flight(self.emulator, environ, start_response, lambda: finish(
+            self.emulator, request, self._api(request)))
 
     def _control(self, request: Request) -> Response:
         if not ipaddress.ip_address(request.remote_addr or "0.0.0.0").is_loopback:
