@@ -57,11 +57,11 @@ class ContentHostApp:
         return counted_in_flight(self.emulator, environ, start_response, lambda: self._answer(request))
 
     def _answer(self, request: Request) -> Response:
-        response = self._content(request)
+        response = self._serve(request)
         response.headers["x-amz-request-id"] = secrets.token_hex(8).upper()
         return response
 
-    def _content(self, request: Request) -> Response:
+    def _serve(self, request: Request) -> Response:
         emu = self.emulator
         match = _PATH.match(request.path)
         emu.stats.count(STATS_KEY if match and request.method in ("GET", "HEAD") else f"{request.method} (unmatched)")
