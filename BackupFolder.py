@@ -40,12 +40,8 @@ from DocumentInfo import (
 )
 from Errors import BackupFolderError, FolderLockedError, FolderUnwritableError, NotABackupError, UnsafePathError
 from LocalFiles import ensure_folder, fsync_dir, inside, prune_folders, remove_file, sha1_of, signature
+from LockFile import LockFile
 from Naming import collision_key, numbered, safe_folder_name
-
-try:
-    import fcntl
-except ImportError:  # not POSIX
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -139,32 +135,23 @@ def fatal_errors(root: Path) -> Iterator[None]:
 
 
 class RunLock:
-    """One run at a time per backup folder: an advisory `flock` on a file in it, which the kernel releases when its
+    """One run at a time per backup folder: a lock on a file in it, which the operating system releases when its
     process dies, however it dies, so a lock left by a killed run is simply taken over by the next one."""
 
     def __init__(self, root: Path) -> None:
-        self._path = root / LOCK_FILE
-        self._handle: int | None = None
+        self._lock = LockFile(root / LOCK_FILE)
 
     def __enter__(self) -> "RunLock":
-        handle = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            if fcntl is not None:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(handle, 32, 0).decode(errors="replace").strip() or "unknown"
-            os.close(handle)
-            raise FolderLockedError(f"Another mendeley-backup run (process {holder}) is working on "
-                                    f"{self._path.parent}; try again once it has finished") from None
-        os.ftruncate(handle, 0)
-        os.pwrite(handle, f"{os.getpid()}\n".encode(), 0)
-        self._handle = handle
+        if not self._lock.acquire():
+            raise FolderLockedError(f"Another mendeley-backup run (process {self._lock.holder()}) is working on "
+                                    f"{self._lock.path.parent}; try again once it has finished")
+        if not self._lock.real:
+            log.warning("This system cannot lock files: make sure that no other run works on %s at the same time",
+                        self._lock.path.parent)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._handle is not None:
-            os.close(self._handle)
-            self._handle = None
+        self._lock.release()
 
 
 class BackupFolder:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -120,7 +120,7 @@ def test_fail_after_requests(emulator: EmulatorProcess, api: ApiSession) -> None
 
 
 def test_clock_offset_shifts_dates_and_comparisons(emulator: EmulatorProcess, api: ApiSession) -> None:
-    now = datetime.now(UTC)
+    now = datetime.now(timezone.utc)
     emulator.faults(clock_offset_s=7200)
     rsp = api.post("/documents", json={"title": "Ahead", "type": "journal"})
     date = parsedate_to_datetime(rsp.headers["Date"])

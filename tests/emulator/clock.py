@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 from werkzeug.http import http_date
 
@@ -47,7 +47,7 @@ class Clock:
 
 def iso(ms: int) -> str:
     """Milliseconds since the epoch as ISO-8601 UTC with milliseconds and `Z`."""
-    dt = datetime.fromtimestamp(ms // 1000, UTC)
+    dt = datetime.fromtimestamp(ms // 1000, timezone.utc)
     return f"{dt:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
 
 
@@ -61,5 +61,5 @@ def parse_iso(text: str) -> int:
         text = text[:-1] + "+00:00"
     dt = datetime.fromisoformat(text)
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
+        dt = dt.replace(tzinfo=timezone.utc)
     return round(dt.timestamp() * 1000)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from .content import sha1, synthetic_bytes
@@ -38,8 +38,8 @@ from .seed_words import (
 )
 from .state import Library
 
-START_MS = int(datetime(2012, 1, 1, tzinfo=UTC).timestamp() * 1000)
-END_MS = int(datetime(2024, 12, 31, tzinfo=UTC).timestamp() * 1000)
+START_MS = int(datetime(2012, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)
+END_MS = int(datetime(2024, 12, 31, tzinfo=timezone.utc).timestamp() * 1000)
 DAY_MS = 86_400_000
 
 _TYPES = (
