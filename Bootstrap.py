@@ -38,7 +38,7 @@ def require_packages(script: str) -> None:
     venv = os.path.join(folder, ".venv")
     python = venv_python(venv)
     if os.path.isfile(python) and not _runs_in(venv):
-        _rerun(python, os.path.realpath(script), sys.argv[1:])
+        rerun(python, os.path.realpath(script), sys.argv[1:])
     where = "its .venv" if _runs_in(venv) else "this Python ({})".format(sys.executable or "python")
     _stop('{} lacks the packages mendeley-backup needs ({}); run "make venv" in {}, or see its README on installing'
           .format(where, ", ".join(missing), folder))
@@ -60,7 +60,7 @@ def _runs_in(venv: str) -> bool:
     return os.path.realpath(sys.prefix) == os.path.realpath(venv)
 
 
-def _rerun(python: str, script: str, arguments: list) -> None:
+def rerun(python: str, script: str, arguments: list) -> None:
     """Run the script under `python` with the same arguments, as this process: replaced by it where the system can
     (POSIX), otherwise (Windows, whose exec starts a new process and returns at once) waited for, its exit status
     passed on."""

@@ -146,12 +146,13 @@ def path_length(components: Sequence[str]) -> int:
 
 
 def _cut_words(text: str, max_chars: int) -> str:
-    """`text` cut to `max_chars`, at the last space of its second half when the cut falls inside a word."""
+    """`text` cut to `max_chars`; when that falls inside a word, at the word's start instead, if that keeps half of
+    `max_chars` and MIN_NAME_CHARS."""
     if len(text) <= max_chars:
         return text
     cut = text[:max_chars]
     space = cut.rfind(" ")
-    return cut[:space] if space >= max_chars // 2 and not text[max_chars].isspace() else cut
+    return cut[:space] if space >= max(max_chars // 2, MIN_NAME_CHARS) and not text[max_chars].isspace() else cut
 
 
 def _cut_longest(components: tuple[str, ...], max_chars: int) -> tuple[str, ...]:
