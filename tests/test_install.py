@@ -63,6 +63,15 @@ def test_make_install_with_an_older_python_names_the_python_needed_and_installs_
     assert tree(tmp_path) == []
 
 
+def test_the_readmes_config_file_example_is_a_config_file_of_the_tool(tmp_path):
+    blocks = re.findall(r"```\n(\[login-method\]\n.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), re.S)
+    assert blocks
+    for block in blocks:
+        (tmp_path / "example.conf").write_text(block)
+        values = read_config_file(tmp_path / "example.conf", required=True)
+        assert values["output_dir"] == "~/Documents/mendeley-backup" and values["keep_trashed"] is True
+
+
 def test_the_example_config_lists_every_key_with_its_default():
     text = EXAMPLE.read_text(encoding="utf-8")
     for _, key in CONFIG_KEYS:
