@@ -40,12 +40,8 @@ from DocumentInfo import (
 )
 from Errors import BackupFolderError, FolderLockedError, FolderUnwritableError, NotABackupError, UnsafePathError
 from LocalFiles import ensure_folder, fsync_dir, inside, prune_folders, remove_file, sha1_of, signature
-from Naming import collision_key, numbered, safe_folder_name
-
-try:
-    import fcntl
-except ImportError:  # not POSIX
-    fcntl = None  # type: ignore[assignment]
+from LockFile import LockFile
+from Naming import MAX_PATH_CHARS, collision_key, numbered, safe_folder_name, shortened
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +50,7 @@ TEMP_DIR = ".mendeley-backup-tmp"
 LOCK_FILE = ".mendeley-backup.lock"
 FOLDERS_FILE = "folders.json"
 GROUPS_FOLDER = "groups"
+GROUP_NAME_CHARS = 50  # a new group folder's name is cut to this, to leave the group's documents room
 TRASH_FOLDER = ".trash"
 BIBTEX_FILE = "library.bib"
 RIS_FILE = "library.ris"
@@ -139,41 +136,35 @@ def fatal_errors(root: Path) -> Iterator[None]:
 
 
 class RunLock:
-    """One run at a time per backup folder: an advisory `flock` on a file in it, which the kernel releases when its
+    """One run at a time per backup folder: a lock on a file in it, which the operating system releases when its
     process dies, however it dies, so a lock left by a killed run is simply taken over by the next one."""
 
     def __init__(self, root: Path) -> None:
-        self._path = root / LOCK_FILE
-        self._handle: int | None = None
+        self._lock = LockFile(root / LOCK_FILE)
 
     def __enter__(self) -> "RunLock":
-        handle = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            if fcntl is not None:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(handle, 32, 0).decode(errors="replace").strip() or "unknown"
-            os.close(handle)
-            raise FolderLockedError(f"Another mendeley-backup run (process {holder}) is working on "
-                                    f"{self._path.parent}; try again once it has finished") from None
-        os.ftruncate(handle, 0)
-        os.pwrite(handle, f"{os.getpid()}\n".encode(), 0)
-        self._handle = handle
+        if not self._lock.acquire():
+            raise FolderLockedError(f"Another mendeley-backup run (process {self._lock.holder()}) is working on "
+                                    f"{self._lock.path.parent}; try again once it has finished")
+        if not self._lock.real:
+            log.warning("This system cannot lock files: make sure that no other run works on %s at the same time",
+                        self._lock.path.parent)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._handle is not None:
-            os.close(self._handle)
-            self._handle = None
+        self._lock.release()
 
 
 class BackupFolder:
     """One backed-up library's folder: the backup's top folder, or a group's under `groups/<name>/`. Paths given to
     its methods are relative to it, `/`-separated, as the state records them."""
 
-    def __init__(self, root: Path, writer: AtomicWriter) -> None:
+    def __init__(self, root: Path, writer: AtomicWriter, path_chars: int = MAX_PATH_CHARS) -> None:
+        """`path_chars`: how long a new path in this folder may be, for a path from the backup's top to stay
+        within MAX_PATH_CHARS."""
         self.root = root
         self.writer = writer
+        self.path_chars = path_chars
 
     @staticmethod
     @contextlib.contextmanager
@@ -358,15 +349,18 @@ class BackupFolder:
     def group(self, state: BackupState, group_id: str, name: str, dry_run: bool) -> "BackupFolder":
         """The folder of a group, `groups/<name>`, distinct from other groups' folders, following the group when it
         is renamed; it shares this folder's lock and writer."""
-        wanted = f"{GROUPS_FOLDER}/{safe_folder_name(name)}"
+        whole = safe_folder_name(name)
+        wanted = f"{GROUPS_FOLDER}/{shortened(whole, GROUP_NAME_CHARS, keep_extension=False)}"
         current = state.groups.get(group_id)
+        if current == f"{GROUPS_FOLDER}/{whole}":
+            wanted = current  # named whole before names were cut: it stays
         candidate = wanted
         if current != wanted:
             taken = {collision_key(folder) for other, folder in state.groups.items() if other != group_id}
             number = 1
             while collision_key(candidate) in taken or (candidate != current and self.has(candidate)):
                 number += 1
-                candidate = f"{GROUPS_FOLDER}/{numbered(safe_folder_name(name), number, keep_extension=False)}"
+                candidate = f"{GROUPS_FOLDER}/{numbered(whole, number, False, GROUP_NAME_CHARS)}"
             if current is not None and candidate != current and not dry_run and self.path(current).is_dir():
                 log.info("Group %s was renamed; moving %s to %s", name, current, candidate)
                 self.path(current).rename(self.path(candidate))
@@ -374,7 +368,7 @@ class BackupFolder:
                 state.set_group_folder(group_id, candidate)
         if not dry_run:
             self.path(candidate).mkdir(parents=True, exist_ok=True)
-        return BackupFolder(self.path(candidate), self.writer)
+        return BackupFolder(self.path(candidate), self.writer, self.path_chars - len(candidate) - 1)
 
 
 class _DocumentsOnDisk(Mapping[str, dict[str, Any]]):

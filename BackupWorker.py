@@ -41,7 +41,7 @@ class BackupWorker:
         if self._options.verify:
             self._verify_local_copies()
         snapshot = self._snapshot(pattern)
-        plan = Planner(self._state, pattern, self._options.keep_trashed).plan(
+        plan = Planner(self._state, pattern, self._options.keep_trashed, self._folder.path_chars).plan(
             snapshot, self._folder.documents(self._state))
         self._check_mass_deletion(plan)
         self._log_plan(plan)

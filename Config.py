@@ -6,8 +6,11 @@ optional), read without interpolation so that patterns keep their `%` signs.
 
 import argparse
 import configparser
+import importlib.metadata
 import logging
 import math
+import os
+import platform
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -210,6 +213,20 @@ def _typed(converter: Callable[[str], Any], name: str) -> Callable[[str], Any]:
     return convert
 
 
+# Environment variables, between the config file and the command line: a secret given this way shows neither in
+# `ps` nor in a config file others may read.
+ENVIRONMENT = {"MENDELEY_CLIENT_SECRET": "client_secret"}
+
+
+def version_text() -> str:
+    """What --version prints: the tool's version, the Python's and the mendeley SDK's."""
+    try:
+        sdk = importlib.metadata.version("mendeley")
+    except importlib.metadata.PackageNotFoundError:
+        sdk = "not installed"
+    return f"mendeley-backup {VERSION} (Python {platform.python_version()}, mendeley SDK {sdk})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mendeley-backup.py", description=DESCRIPTION)
     add = parser.add_argument
@@ -222,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("-i", "--client-id", type=_typed(_client_id, "client id"), metavar="ID",
         help="id of a registered Mendeley app (default: 15049)")
     add("-s", "--client-secret", metavar="SECRET",
-        help="the app's secret: log in once and keep a token file, instead of a browser login every run")
+        help="the app's secret: log in once and keep a token file, instead of a browser login every run "
+             "(better in the environment variable MENDELEY_CLIENT_SECRET, which ps does not show)")
     add("-r", "--redirect-uri", metavar="URI",
         help="OAuth redirect URI registered for the app, http:// on localhost (default: http://localhost:5000/oauth)")
     add("-t", "--token-file", metavar="FILE",
@@ -253,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--dry-run", action="store_true", help="print what would be added, removed, updated and moved; write nothing")
     add("-q", "--quiet", action="store_true", help="print only the summary and errors")
     add("-v", "--verbose", action="count", default=0, help="say more (twice for debugging output)")
-    add("--version", action="version", version=f"%(prog)s {VERSION}")
+    add("--version", action="version", version=version_text(), help="print the versions of the tool, Python and SDK")
     return parser
 
 
@@ -292,7 +310,8 @@ def load_settings(argv: Sequence[str] | None = None) -> Settings:
     config_path = Path(arguments.config_file).expanduser() if arguments.config_file else default_config_file()
     from_file = read_config_file(config_path, required=bool(arguments.config_file))
     given = {name: value for name, value in vars(arguments).items() if value is not None}
-    merged = {**DEFAULTS, **from_file, **given}
+    environment = {name: os.environ[variable] for variable, name in ENVIRONMENT.items() if os.environ.get(variable)}
+    merged = {**DEFAULTS, **from_file, **environment, **given}
     token_file = Path(merged["token_file"]).expanduser()
     if not token_file.is_absolute():
         token_file = Path(user_cache_dir(APP_NAME)) / token_file

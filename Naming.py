@@ -18,6 +18,13 @@ UNFILED = "Unfiled"
 ET_AL = " et al."
 MAX_COMPONENT_BYTES = 255
 MAX_EXTENSION_CHARS = 16
+# A new path stays within this many characters of the backup folder, leaving room for the folder's own path under
+# Windows' 260 (MAX_PATH). Names given before this rule stay as they are.
+MAX_PATH_CHARS = 200
+# What a new document folder leaves, of its library's characters, for its files' names (and for a ` (2)`).
+FILE_NAME_ROOM = 60
+# However deep its folder, a new name keeps at least this many characters.
+MIN_NAME_CHARS = 20
 
 # Characters the original tool replaced inside substituted values (they are illegal on Windows), plus
 # every control character (NUL included), which no file system handles gracefully.
@@ -105,20 +112,61 @@ def placeholder_value(name: str, document: Mapping[str, Any], folder_path: Seque
     return [str(document.get(name) or "").strip() or UNKNOWN]
 
 
-def render_path(pattern: Pattern, document: Mapping[str, Any], folder_path: Sequence[str] = ()) -> tuple[str, ...]:
+def render_path(pattern: Pattern, document: Mapping[str, Any], folder_path: Sequence[str] = (),
+                max_chars: int | None = None) -> tuple[str, ...]:
     """The relative folder of a document: `/` in the pattern's literal text makes subfolders, while the
-    characters `\\ / : * ? " < > |` inside substituted values become `_`, as in the original tool."""
+    characters `\\ / : * ? " < > |` inside substituted values become `_`, as in the original tool.
+
+    With `max_chars`, a path longer than that is cut to fit: the title first (to MIN_NAME_CHARS at least, at a word
+    boundary where there is one), then the longest components."""
+    values = {name: placeholder_value(name, document, folder_path) for is_placeholder, name in pattern.tokens
+              if is_placeholder}
+    components = _render(pattern, values)
+    if max_chars is None or path_length(components) <= max_chars:
+        return components
+    if "title" in values:
+        title = values["title"][0]
+        values["title"] = [_cut_words(title, max(MIN_NAME_CHARS, len(title) - path_length(components) + max_chars))]
+        components = _render(pattern, values)
+    return _cut_longest(components, max_chars)
+
+
+def _render(pattern: Pattern, values: Mapping[str, list[str]]) -> tuple[str, ...]:
     components = [""]
     for is_placeholder, text in pattern.tokens:
-        if not is_placeholder:
-            first, *rest = text.split("/")
-            components[-1] += first
-            components.extend(rest)
-            continue
-        first, *rest = (_UNSAFE_CHARS.sub("_", value) for value in placeholder_value(text, document, folder_path))
+        parts = (_UNSAFE_CHARS.sub("_", value) for value in values[text]) if is_placeholder else iter(text.split("/"))
+        first, *rest = parts
         components[-1] += first
         components.extend(rest)
     return tuple(safe_component(component) for component in components if component.strip())
+
+
+def path_length(components: Sequence[str]) -> int:
+    return len("/".join(components))
+
+
+def _cut_words(text: str, max_chars: int) -> str:
+    """`text` cut to `max_chars`; when that falls inside a word, at the word's start instead, if that keeps half of
+    `max_chars` and MIN_NAME_CHARS."""
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars]
+    space = cut.rfind(" ")
+    return cut[:space] if space >= max(max_chars // 2, MIN_NAME_CHARS) and not text[max_chars].isspace() else cut
+
+
+def _cut_longest(components: tuple[str, ...], max_chars: int) -> tuple[str, ...]:
+    """The components cut, the longest first and never below MIN_NAME_CHARS, until the path fits (or cannot)."""
+    parts = list(components)
+    while (excess := path_length(parts) - max_chars) > 0:
+        index = max(range(len(parts)), key=lambda i: len(parts[i]))
+        others = max((len(part) for i, part in enumerate(parts) if i != index), default=0)
+        length = max(MIN_NAME_CHARS, len(parts[index]) - excess, min(others, len(parts[index]) - 1))
+        cut = safe_component(_cut_words(parts[index], length))
+        if len(cut) >= len(parts[index]):
+            break  # every component is as short as a name may be
+        parts[index] = cut
+    return tuple(parts)
 
 
 def safe_folder_name(name: Any) -> str:
@@ -148,18 +196,28 @@ def safe_component(name: str, keep_extension: bool = False) -> str:
     return fit_component(name, "", keep_extension)
 
 
-def numbered(name: str, number: int, keep_extension: bool) -> str:
-    """`name (2)` or, for a file, `name (2).pdf`: a distinct but recognisable sibling of `name`."""
-    return fit_component(name, f" ({number})", keep_extension)
+def numbered(name: str, number: int, keep_extension: bool, max_chars: int | None = None) -> str:
+    """`name (2)` or, for a file, `name (2).pdf`: a distinct but recognisable sibling of `name`, at most
+    `max_chars` long."""
+    return fit_component(name, f" ({number})", keep_extension, max_chars)
 
 
-def fit_component(name: str, suffix: str, keep_extension: bool) -> str:
-    """`name` with `suffix` before its extension, the stem shortened so the whole fits the byte limit."""
+def shortened(name: str, max_chars: int | None, keep_extension: bool) -> str:
+    """`name`, its stem cut (a file keeps its extension) to at most `max_chars`; None: as it is."""
+    return fit_component(name, "", keep_extension, max_chars)
+
+
+def fit_component(name: str, suffix: str, keep_extension: bool, max_chars: int | None = None) -> str:
+    """`name` with `suffix` before its extension, the stem shortened so the whole fits the byte limit (and
+    `max_chars`, down to MIN_NAME_CHARS)."""
     stem, extension = split_extension(name) if keep_extension else (name, "")
     budget = MAX_COMPONENT_BYTES - len((suffix + extension).encode())
     encoded = stem.encode()
     if len(encoded) > budget:
         stem = encoded[:budget].decode(errors="ignore").rstrip(". ") or "_"
+    if max_chars is not None and len(stem + suffix + extension) > max_chars:
+        room = max(MIN_NAME_CHARS, max_chars) - len(suffix + extension)
+        stem = _cut_words(stem, max(1, room)).rstrip(". ") or "_"
     return stem + suffix + extension
 
 

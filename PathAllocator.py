@@ -3,13 +3,14 @@
 Two documents (or two files of one document) that map to the same path are both kept: the one that holds
 the path keeps it, the others get ` (2)`, ` (3)`, ... in the order the caller asks. A parent folder that
 would stand where a file is gets a number too, since nothing can live under a file. Paths are compared as a
-case-insensitive file system would, so a backup copied to macOS or Windows stays whole.
+case-insensitive file system would, so a backup copied to macOS or Windows stays whole. With a limit on the length
+of paths, a new file's name is cut (before its extension) to fit in its folder.
 """
 
 import re
 from collections.abc import Iterable
 
-from Naming import collision_key, numbered, split_extension
+from Naming import MIN_NAME_CHARS, collision_key, numbered, shortened, split_extension
 
 _NUMBER = re.compile(r" \((\d+)\)$")
 
@@ -17,10 +18,13 @@ FILE, FOLDER, PARENT, RESERVED = "file", "folder", "parent", "reserved"
 
 
 class PathAllocator:
-    def __init__(self, reserved_names: Iterable[str] = (), folder_files: Iterable[str] = ()) -> None:
+    def __init__(self, reserved_names: Iterable[str] = (), folder_files: Iterable[str] = (),
+                 max_path_chars: int | None = None) -> None:
         """`reserved_names`: the backup's own names at its top, which no document may take (the planner keeps
         documents from starting their paths with one). `folder_files`: the files every document folder holds
-        besides the document's own (its info.json), which none of the document's files may take."""
+        besides the document's own (its info.json), which none of the document's files may take.
+        `max_path_chars`: how long a file's path may be (None: as long as the file system allows)."""
+        self._max_path_chars = max_path_chars
         # collision key -> FILE, FOLDER (a document's), PARENT (above one) or RESERVED
         self._kinds: dict[str, str] = {}
         for name in reserved_names:
@@ -50,10 +54,17 @@ class PathAllocator:
                 return path
         raise RuntimeError("no free folder name")  # unreachable: a million documents with one path
 
+    def file_chars(self, folder: str) -> int | None:
+        """How long the name of a new file in `folder` may be (at least MIN_NAME_CHARS); None: no limit."""
+        if self._max_path_chars is None:
+            return None
+        return max(MIN_NAME_CHARS, self._max_path_chars - len(folder) - 1)
+
     def file(self, folder: str, name: str) -> str:
-        """A free file name in `folder` for `name`, numbered before the extension if needed."""
+        """A free file name in `folder` for `name`, cut to fit and numbered before the extension if needed."""
+        max_chars = self.file_chars(folder)
         for number in range(1, 1_000_000):
-            candidate = numbered(name, number, keep_extension=True) if number > 1 else name
+            candidate = numbered(name, number, True, max_chars) if number > 1 else shortened(name, max_chars, True)
             path = f"{folder}/{candidate}"
             if collision_key(path) not in self._kinds:
                 self.hold_file(path)
@@ -84,14 +95,14 @@ def fits_folder(current: str, components: tuple[str, ...]) -> bool:
         all(_fits(part, component, keep_extension=False) for part, component in zip(parts, components, strict=True))
 
 
-def fits_file(current: str, name: str) -> bool:
-    """Whether a file's current name is `name`, possibly numbered."""
-    return _fits(current, name, keep_extension=True)
+def fits_file(current: str, name: str, max_chars: int | None = None) -> bool:
+    """Whether a file's current name is `name`, possibly numbered, cut to `max_chars` as PathAllocator.file cuts."""
+    return _fits(current, name, keep_extension=True, max_chars=max_chars)
 
 
-def _fits(current: str, base: str, keep_extension: bool) -> bool:
-    if current == base:
+def _fits(current: str, base: str, keep_extension: bool, max_chars: int | None = None) -> bool:
+    if current == shortened(base, max_chars, keep_extension):
         return True
     stem = split_extension(current)[0] if keep_extension else current
     match = _NUMBER.search(stem)
-    return match is not None and numbered(base, int(match.group(1)), keep_extension) == current
+    return match is not None and numbered(base, int(match.group(1)), keep_extension, max_chars) == current

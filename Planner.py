@@ -4,6 +4,10 @@ the summary. Pure: no I/O, so `--dry-run` prints exactly what a run would do.
 
 Removal needs positive evidence: a complete listing that lacks the document, or the server saying it was
 deleted or trashed. Nothing else removes anything.
+
+New paths stay within the library's share of Naming.MAX_PATH_CHARS: a document folder within all of it but
+FILE_NAME_ROOM (its title cut first), each file within what its folder leaves. Held documents and files keep the
+names they were given, cut or not.
 """
 
 from collections import Counter
@@ -13,7 +17,16 @@ from typing import Any
 
 from BackupFolder import RESERVED_TOP_NAMES, TRASH_FOLDER
 from DocumentInfo import DOCUMENT_FOLDER_FILES, BackupState, Entry, FileRecord
-from Naming import Pattern, collision_key, numbered, render_path, safe_file_name
+from Naming import (
+    FILE_NAME_ROOM,
+    MAX_PATH_CHARS,
+    MIN_NAME_CHARS,
+    Pattern,
+    collision_key,
+    numbered,
+    render_path,
+    safe_file_name,
+)
 from PathAllocator import PathAllocator, fits_file, fits_folder
 from RemoteLibrary import Snapshot
 from Timestamps import same_time
@@ -122,13 +135,16 @@ def folder_path(folder_ids: list[str], folders: Mapping[str, Mapping[str, Any]])
 class Planner:
     """Works out the plan of one library's run from its state."""
 
-    def __init__(self, state: BackupState, pattern: Pattern, keep_trashed: bool) -> None:
+    def __init__(self, state: BackupState, pattern: Pattern, keep_trashed: bool,
+                 max_path_chars: int = MAX_PATH_CHARS) -> None:
+        """`max_path_chars`: how long a new path in the library's folder may be."""
         self._entries = state.entries
         self._old_folders = state.folders
         self._pattern = pattern
         self._keep_trashed = keep_trashed
+        self._folder_chars = max(MIN_NAME_CHARS, max_path_chars - FILE_NAME_ROOM)
         self._reserved = {collision_key(name) for name in RESERVED_TOP_NAMES}
-        self._allocator = PathAllocator(RESERVED_TOP_NAMES, DOCUMENT_FOLDER_FILES)
+        self._allocator = PathAllocator(RESERVED_TOP_NAMES, DOCUMENT_FOLDER_FILES, max_path_chars)
         for entry in self._entries.values():
             self._allocator.hold_folder(entry.path)
             for path in entry.file_paths():
@@ -197,7 +213,8 @@ class Planner:
         """A document the server listed: new, or held and perhaps changed, or back from the trash."""
         entry = self._entries.get(doc_id)
         folder_uuids = _folder_uuids(doc_id, document, snapshot)
-        components = render_path(self._pattern, document, folder_path(folder_uuids, snapshot.folders))
+        folders = folder_path(folder_uuids, snapshot.folders)
+        components = render_path(self._pattern, document, folders, self._folder_chars)
         draft = DocumentPlan(
             doc_id=doc_id, path=entry.path if entry else "", old_path=entry.path if entry else None,
             count_as=None if entry else NEW, created=str(document.get("created") or ""), document=document,
@@ -210,7 +227,7 @@ class Planner:
                                    if file_id not in {plan.file_id for plan in draft.files}}
             # Without the whole folder tree a %folder path cannot be worked out: the document stays put.
             folders_unknown = self._pattern.uses_folders and not snapshot.folders_complete
-            if not entry.trashed and (folders_unknown or fits_folder(entry.path, components)):
+            if not entry.trashed and (folders_unknown or self._keeps_folder(entry.path, components, document, folders)):
                 return draft, None
             draft.count_as = MOVED
         return draft, components
@@ -231,8 +248,9 @@ class Planner:
             draft.count_as = REMOVED
             return draft, (TRASH_FOLDER, *entry.path.split("/"))
         if reread:
-            components = render_path(self._pattern, reread, folder_path(entry.folder_uuids, snapshot.folders))
-            if not fits_folder(entry.path, components):
+            folders = folder_path(entry.folder_uuids, snapshot.folders)
+            components = render_path(self._pattern, reread, folders, self._folder_chars)
+            if not self._keeps_folder(entry.path, components, reread, folders):
                 draft.count_as = MOVED
                 return draft, components
         if draft.annotation_upserts or draft.annotation_removals:
@@ -240,12 +258,19 @@ class Planner:
             return draft, None
         return None
 
+    def _keeps_folder(self, current: str, components: tuple[str, ...], document: Mapping[str, Any],
+                      folders: tuple[str, ...]) -> bool:
+        """Whether a held document's folder is what its metadata gives: cut to the limit, or whole (named so
+        before there was a limit)."""
+        return fits_folder(current, components) or fits_folder(current, render_path(self._pattern, document, folders))
+
     def _place_files(self, draft: DocumentPlan) -> None:
-        """Give each file of the document its name: held copies keep theirs (unless it is the name of the
-        folder's info.json, which an older backup may have let a file take), the others get free ones."""
+        """Give each file of the document its name: held copies keep theirs, cut or whole (unless it is the name
+        of the folder's info.json, which an older backup may have let a file take), the others get free ones."""
+        max_chars = self._allocator.file_chars(draft.path)
         for plan in draft.files:
-            if plan.local and not draft.moves and fits_file(plan.local.name, plan.wanted) \
-                    and collision_key(plan.local.name) not in RESERVED_FILE_KEYS:
+            if plan.local and not draft.moves and collision_key(plan.local.name) not in RESERVED_FILE_KEYS and \
+                    (fits_file(plan.local.name, plan.wanted) or fits_file(plan.local.name, plan.wanted, max_chars)):
                 plan.name = plan.local.name
         for plan in draft.files:
             if not plan.name:

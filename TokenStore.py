@@ -19,11 +19,7 @@ from typing import Any
 
 from BackupFolder import AtomicWriter
 from Errors import TokenFileError
-
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory locks, overlapping runs are merely less well coordinated.
-    fcntl = None  # type: ignore[assignment]
+from LockFile import LockFile
 
 log = logging.getLogger(__name__)
 
@@ -142,44 +138,27 @@ def save_token(path: Path, token: Token) -> None:
 
 @contextlib.contextmanager
 def token_file_lock(path: Path) -> Iterator[None]:
-    """Hold an advisory lock shared by every run using this token file (a `.lock` file beside it).
+    """Hold a lock shared by every run using this token file (a `.lock` file beside it).
 
     Refresh tokens are single-use: two overlapping runs refreshing at once would leave one with a
     refused refresh. The lock orders them; the second then finds the first's new token in the file.
     Waits at most LOCK_WAIT_S, then goes ahead without the lock rather than hang a backup.
     """
-    if fcntl is None:
-        yield
-        return
-    lock_path = path.with_name(path.name + ".lock")
+    lock = LockFile(path.with_name(path.name + ".lock"), mode=0o600)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while not lock.acquire():
+            if time.monotonic() >= deadline:
+                log.warning("Another run has held the token file lock for %.0f s; going on without it", LOCK_WAIT_S)
+                break
+            time.sleep(0.1)
     except OSError as e:
         log.warning("Cannot lock the token file (%s); going on without the lock", _reason(e))
-        yield
-        return
     try:
-        deadline = time.monotonic() + LOCK_WAIT_S
-        locked = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                locked = True
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    log.warning("Another run has held the token file lock for %.0f s; going on without it",
-                                LOCK_WAIT_S)
-                    break
-                time.sleep(0.1)
-        try:
-            yield
-        finally:
-            if locked:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+        yield
     finally:
-        os.close(fd)
+        lock.release()
 
 
 def _reason(e: BaseException) -> str:

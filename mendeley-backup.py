@@ -1,12 +1,20 @@
 #!/usr/bin/env python3
 """mendeley-backup: create a local, incremental backup of your Mendeley library.
 
-Reads like its data flow: settings, logging, login, the run, the summary, the exit status.
+Reads like its data flow: the right Python, settings, logging, login, the run, the summary, the exit status.
 Exit status: 0 success, 1 failure, 2 usage error, 3 a run that finished but could not back up some items.
 """
 
-import logging
+# Whatever Python started the script runs this far: one too old, or without the packages, is told what to do in one
+# line (or the script runs again under the .venv beside it), before any module that would fail to import.
 import sys
+
+import Bootstrap
+
+Bootstrap.require_python()
+Bootstrap.require_packages(__file__)
+
+import logging
 
 from Applier import LibraryResult
 from BackupRun import run_backup

@@ -62,7 +62,7 @@ def test_opened_creates_the_folder_with_its_lock_and_temporary_folder_and_tidies
     with BackupFolder.opened(root, dry_run=False) as folder:
         assert folder.root == root
         assert tree(root) == sorted([LOCK_FILE, TEMP_DIR])
-        assert (root / LOCK_FILE).read_text() == f"{os.getpid()}\n"
+        assert (root / LOCK_FILE).read_text().split() == [str(os.getpid())]
         assert folder.writer.temp_dir == root / TEMP_DIR
     assert tree(root) == [LOCK_FILE]
 
@@ -85,7 +85,7 @@ def test_a_second_open_of_a_locked_folder_names_the_holder_and_leaves_its_files(
         with pytest.raises(FolderLockedError, match=message), \
                 BackupFolder.opened(root, dry_run=False):
             pass
-        assert in_flight.exists() and (root / LOCK_FILE).read_text() == f"{os.getpid()}\n"
+        assert in_flight.exists() and (root / LOCK_FILE).read_text().split() == [str(os.getpid())]
         in_flight.unlink()
     with BackupFolder.opened(root, dry_run=False):  # released with the first
         pass

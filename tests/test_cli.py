@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import platform
 import pty
 import selectors
 import struct
@@ -95,7 +96,7 @@ def test_verbose_notes_progress_on_stderr_and_keeps_stdout_for_the_summary(tool,
 
 def test_version(tool):
     run = tool.run("--version")
-    assert run.stdout == "mendeley-backup.py 2.0.0\n"
+    assert run.stdout == f"mendeley-backup 2.0.0 (Python {platform.python_version()}, mendeley SDK 0.3.2)\n"
     assert not tool.backup.exists()
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ def write_original_backup(root: Path, folders: dict[str, str], documents: dict[s
                 "files": {file["id"]: file["file_name"] for file in document["files"]}}
         (root / folder / "info.json").write_text(json.dumps(info, indent=4))
     # The original's clock at the start of its run: naive UTC, from datetime.utcnow().isoformat().
-    last_backup_time = datetime.now(UTC).replace(tzinfo=None).isoformat()
+    last_backup_time = datetime.now(timezone.utc).replace(tzinfo=None).isoformat()
     state = {"last_backup_time": last_backup_time, "documents": folders, "pattern": PATTERN}
     (root / "info.json").write_text(json.dumps(state, indent=4))
 

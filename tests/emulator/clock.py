@@ -49,7 +49,7 @@ class Clock:
 
 def iso(ms: int) -> str:
     """Milliseconds since the epoch as ISO-8601 UTC with milliseconds and `Z`."""
-    dt = datetime.fromtimestamp(ms // 1000, UTC)
+    dt = datetime.fromtimestamp(ms // 1000, timezone.utc)
     return f"{dt:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
 
 
@@ -63,5 +63,5 @@ def parse_iso(text: str) -> int:
         text = text[:-1] + "+00:00"
     dt = datetime.fromisoformat(text)
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
+        dt = dt.replace(tzinfo=timezone.utc)
     return round(dt.timestamp() * 1000)
