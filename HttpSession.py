@@ -76,6 +76,7 @@ class RetryingSession(requests.Session):
         # A wait the server asked for (Retry-After) holds every request of the run, not only the one it answered.
         self._hold_lock = threading.Lock()
         self._held_until = 0.0
+        self._environment: dict[tuple[str, str], Any] = {}
         # No retries inside urllib3: the loop below does them all, within one budget.
         adapter = TimeoutAdapter(policy.timeout_s, max_retries=0, pool_connections=policy.pool_size,
                                  pool_maxsize=policy.pool_size)
@@ -126,6 +127,21 @@ class RetryingSession(requests.Session):
                      attempt + 1, tries)
             time.sleep(delay)
         raise AssertionError("unreachable")  # the loop returns or raises
+
+    def merge_environment_settings(self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> Any:
+        """requests' reading of the proxy and CA-bundle variables, once per scheme and host instead of once per
+        request (it was an eighth of a large backup's CPU time); the run's environment does not change."""
+        parts = urlsplit(url.decode() if isinstance(url, bytes) else url or "")
+        key = (parts.scheme, parts.netloc)
+        environment = self._environment.get(key)
+        if environment is None:
+            environment = super().merge_environment_settings(url, {}, None, None, None)
+            self._environment[key] = environment
+        return {"proxies": {**environment["proxies"], **(proxies or {})},
+                "stream": environment["stream"] if stream is None else stream,
+                "verify": environment["verify"] if verify is None else verify,
+                "cert": environment["cert"] if cert is None else cert}
 
     def _wait_for_hold(self) -> None:
         with self._hold_lock:

@@ -223,3 +223,21 @@ def test_retry_after_in_seconds_or_as_a_date_from_the_servers_own_clock() -> Non
              "Retry-After": format_datetime(server_now + timedelta(seconds=4), usegmt=True)}
     assert retry_after(answer(dated), policy) == 4
     assert retry_after(answer({"Retry-After": "soon"}), policy) is None
+
+
+def test_the_proxy_environment_is_read_once_per_host(emulator: EmulatorProcess,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests reads the proxy variables for every request; the session keeps what it found, per scheme and host."""
+    emulator.seed(documents=3, seed=1)
+    api, _ = client(emulator)
+    looked_up: list[str] = []
+    real = requests.sessions.get_environ_proxies
+
+    def counting(url: str, no_proxy: Any = None) -> Any:
+        looked_up.append(url)
+        return real(url, no_proxy=no_proxy)
+    monkeypatch.setattr(requests.sessions, "get_environ_proxies", counting)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    for _ in range(3):
+        assert len(api.documents().items) == 3
+    assert len(looked_up) == 1 and looked_up[0].startswith(emulator.url)
