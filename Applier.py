@@ -36,25 +36,58 @@ Item = TypeVar("Item")
 Outcome = TypeVar("Outcome")
 
 
+LIBRARY = "library"  # the label of the user's own library; a group's is `group <name>`
+
+
+def item_name(label: str, what: str) -> str:
+    """How a failed item is named: a document folder (or `exports`) of the user's library as it is, one of a
+    group's after the group."""
+    return what if label == LIBRARY else f"{label}: {what}"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An item a run could not back up (the next run tries it again), and why."""
+
+    item: str
+    error: str
+
+
 @dataclass
 class LibraryResult:
-    """What a run did (or, in a dry run, would do): the summary's counts, and the items that failed."""
+    """What a run did (or, in a dry run, would do): the summary's counts, the items that failed, the removals held
+    back by --max-delete, and the totals of what the backup holds and what was downloaded."""
 
     counts: Counter[str] = field(default_factory=Counter)
     annotation_changes: int = 0
-    failures: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     plan_lines: list[str] = field(default_factory=list)
+    held_back: list[str] = field(default_factory=list)  # folders of documents whose removal was held back
+    documents: int = 0  # documents the backup holds at the end, every file of them checked
+    files: int = 0
+    bytes_downloaded: int = 0
+
+    def with_totals(self, state: BackupState) -> "LibraryResult":
+        """This result of one library's run, with the totals of what its backup now holds."""
+        self.documents = len(state.entries)
+        self.files = sum(len(entry.files) for entry in state.entries.values())
+        return self
 
     def add(self, other: "LibraryResult") -> None:
         self.counts.update(other.counts)
         self.annotation_changes += other.annotation_changes
         self.failures.extend(other.failures)
         self.plan_lines.extend(other.plan_lines)
+        self.held_back.extend(other.held_back)
+        self.documents += other.documents
+        self.files += other.files
+        self.bytes_downloaded += other.bytes_downloaded
 
 
 class Applier:
-    def __init__(self, folder: BackupFolder, api: MendeleyApi, state: BackupState, jobs: int, progress: bool,
+    def __init__(self, folder: BackupFolder, api: MendeleyApi | None, state: BackupState, jobs: int, progress: bool,
                  label: str) -> None:
+        """`api` None: a run that only moves what the backup holds (--relayout), where nothing may be fetched."""
         self._folder = folder
         self._api = api
         self._state = state
@@ -62,6 +95,8 @@ class Applier:
         self._progress = progress
         self._label = label
         self._on_bytes: Callable[[int], Any] = lambda _: None
+        self._bytes_downloaded = 0
+        self._bytes_lock = threading.Lock()
         self._moved_in: set[str] = set()  # files this run moved into place before their document is recorded
         self._moved_lock = threading.Lock()
 
@@ -78,7 +113,7 @@ class Applier:
                 tqdm(total=total_bytes, unit="B", unit_scale=True, desc="download", leave=False,
                      disable=not show or not total_bytes) as downloaded, \
                 ThreadPoolExecutor(self._jobs, thread_name_prefix="download") as pool:
-            self._on_bytes = downloaded.update
+            self._on_bytes = partial(self._downloaded, downloaded)
             last_checkpoint = time.monotonic()
             stopping = threading.Event()
             for done in _as_completed(pool, self._apply_document, plan.documents, 2 * self._jobs,
@@ -91,10 +126,17 @@ class Applier:
                 if time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS:
                     self._folder.save_state(self._state)
                     last_checkpoint = time.monotonic()
+        result.bytes_downloaded = self._bytes_downloaded
         if stop:
             self._folder.save_state(self._state)
             raise stop
         return result
+
+    def _downloaded(self, bar: tqdm, count: int) -> None:
+        """Bytes of file content received, by any download thread."""
+        with self._bytes_lock:
+            self._bytes_downloaded += count
+        bar.update(count)
 
     def _collect(self, doc_plan: DocumentPlan, future: Future[bool], result: LibraryResult) -> BackupError | None:
         """Account for one finished document; the error that must stop the run, if it brought one."""
@@ -105,7 +147,7 @@ class Applier:
             return error
         except (ApiError, OSError) as error:
             log.error("%s: %s: %s", self._label, doc_plan.path, error)
-            result.failures.append(f"{doc_plan.path}: {error}")
+            result.failures.append(Failure(item_name(self._label, doc_plan.path), str(error)))
             return None
         # A document counted as nothing was refreshed silently, unless the check found a damaged copy.
         counted = doc_plan.count_as or (UPDATED if fetched else None)
@@ -155,7 +197,7 @@ class Applier:
             elif origin != destination and not self._folder.has(origin) and self._folder.is_plain_file(destination):
                 self._mark_moved_in(destination)  # moved here by a run killed before it could save the state
             current = self._folder.signature(destination)
-            if current and not plan.needs_download and plan.local.sha1 and \
+            if current and not plan.needs_download and plan.local.sha1 and plan.doubt is None and \
                     current == (plan.local.size, plan.local.mtime_ns):
                 return FileRecord(plan.name, plan.local.sha1, *current), False
         if self._folder.is_plain_file(destination):
@@ -166,6 +208,9 @@ class Applier:
             if not self._is_ours(destination):
                 raise NotOursError(f"{self._folder.path(destination)} is in the way and was not written by "
                                    f"mendeley-backup")
+        if self._api is None:
+            raise ApiError(f"{self._folder.path(destination)} is missing or damaged, and this run fetches nothing; "
+                           f"a run without --relayout fetches it again")
         temporary = self._folder.temp_path(plan.name)
         try:
             found = self._api.download(plan.file_id, temporary, plan.size, expected, self._on_bytes)
@@ -224,7 +269,7 @@ class Applier:
                 removal(subject)
         except OSError as error:
             log.error("%s: could not remove %s: %s", self._label, what, error)
-            result.failures.append(f"{what}: could not remove: {error}")
+            result.failures.append(Failure(item_name(self._label, what), f"could not remove: {error}"))
             return False
         return True
 

@@ -171,32 +171,59 @@ class BackupFolder:
     """One backed-up library's folder: the backup's top folder, or a group's under `groups/<name>/`. Paths given to
     its methods are relative to it, `/`-separated, as the state records them."""
 
-    def __init__(self, root: Path, writer: AtomicWriter) -> None:
+    def __init__(self, root: Path, writer: AtomicWriter, created: bool = True) -> None:
         self.root = root
         self.writer = writer
+        self._created = created  # False for a new backup until `begin`
+        self._resources: contextlib.ExitStack | None = None  # what the run holds of the folder: its lock
 
     @staticmethod
     @contextlib.contextmanager
     def opened(root: Path, dry_run: bool) -> Iterator["BackupFolder"]:
-        """The backup folder at `root` for one run: created if needed, locked, its temporary folder emptied of what a
-        killed run left; a full disk or read-only folder, wherever it strikes, is one clear line. A dry run only
-        reads: no folder, lock or temporary file is made."""
-        folder = BackupFolder(root, AtomicWriter(root / TEMP_DIR))
+        """The backup folder at `root` for one run. An existing backup is locked and its temporary folder emptied of
+        what a killed run left; a new one is made only by `begin`, once the server has answered, so that a wrong
+        address or a lost network leaves nothing behind. A full disk or read-only folder, wherever it strikes, is one
+        clear line. A dry run only reads: no folder, lock or temporary file is made."""
+        folder = BackupFolder(root, AtomicWriter(root / TEMP_DIR), created=False)
         if dry_run:
             yield folder
             return
         folder.refuse_foreign()  # before the lock and the temporary folder are put in it
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise BackupFolderError(f"Cannot create the backup folder {root}: {error.strerror}") from error
-        with fatal_errors(root), RunLock(root):
-            folder._prepare_temp_dir()
+        with fatal_errors(root), contextlib.ExitStack() as resources:
+            folder._resources = resources
+            if (root / STATE_FILE).exists():
+                folder._create()
             try:
                 yield folder
             finally:
-                with contextlib.suppress(OSError):
-                    folder.writer.temp_dir.rmdir()  # once nothing is in it
+                folder._resources = None
+
+    def begin(self, state: BackupState) -> None:
+        """Make a new backup's folder, now that the server has answered: created, locked, and its state saved at once
+        so that a killed first run resumes. A folder that exists already gets its state saved if it has none yet (a
+        group's first run)."""
+        if not self._created:
+            if self._resources is None:
+                raise RuntimeError("a backup folder is made only inside BackupFolder.opened, never in a dry run")
+            self.refuse_foreign()  # something may have been put there while the server answered
+            self._create()
+            if (self.root / STATE_FILE).exists():
+                raise FolderLockedError(f"Another mendeley-backup run started a backup in {self.root} meanwhile; "
+                                        f"nothing was changed, run again once it has finished")
+        if not (self.root / STATE_FILE).exists():
+            self.save_state(state)
+
+    def _create(self) -> None:
+        """The folder, locked for this run, with an empty temporary folder that goes when the run ends."""
+        assert self._resources is not None
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise BackupFolderError(f"Cannot create the backup folder {self.root}: {error.strerror}") from error
+        self._resources.enter_context(RunLock(self.root))
+        self._prepare_temp_dir()
+        self._resources.callback(self._remove_temp_dir)
+        self._created = True
 
     def _prepare_temp_dir(self) -> None:
         temp_dir = self.writer.temp_dir
@@ -205,6 +232,10 @@ class BackupFolder:
             if leftover.is_file() and not leftover.is_symlink():
                 log.info("Removing %s, left by an interrupted run", leftover.name)
                 leftover.unlink()
+
+    def _remove_temp_dir(self) -> None:
+        with contextlib.suppress(OSError):
+            self.writer.temp_dir.rmdir()  # once nothing is in it
 
     def fatal_errors(self) -> contextlib.AbstractContextManager[None]:
         return fatal_errors(self.root)
@@ -307,19 +338,16 @@ class BackupFolder:
             raise BackupFolderError(f"{path} names one folder for two documents ({error}); "
                                     f"it cannot be continued") from error
 
-    def open_state(self, pattern: str, pattern_given: bool, dry_run: bool) -> BackupState:
-        """The folder's state; a new one (saved at once, so that a killed first run can resume) for an empty folder."""
+    def open_state(self, pattern: str, pattern_given: bool) -> BackupState:
+        """The folder's state; a new one for an empty folder (saved by `begin`)."""
         state = self.load_state()
         if state is not None:
             if pattern_given and pattern != state.pattern:
-                log.warning("The backup in %s was made with the pattern %r; ignoring the pattern %r",
-                            self.root, state.pattern, pattern)
+                log.warning("The backup in %s was made with the pattern %r; ignoring the pattern %r (--relayout "
+                            "moves the backup to it)", self.root, state.pattern, pattern)
             return state
         self.refuse_foreign()
-        state = BackupState(pattern=pattern)
-        if not dry_run:
-            self.save_state(state)
-        return state
+        return BackupState(pattern=pattern)
 
     def save_state(self, state: BackupState) -> None:
         self.writer.write_json(self.root / STATE_FILE, state.to_json(), indent=None)
@@ -371,6 +399,13 @@ class BackupFolder:
         if not dry_run:
             self.path(candidate).mkdir(parents=True, exist_ok=True)
         return BackupFolder(self.path(candidate), self.writer)
+
+    def held_groups(self, state: BackupState) -> list[tuple[str, "BackupFolder"]]:
+        """The groups this backup holds, by id, each with its folder, as the state records them (without asking the
+        server); a group whose folder is gone is left out."""
+        return sorted(((group_id, BackupFolder(self.path(relative), self.writer))
+                       for group_id, relative in state.groups.items() if self.path(relative).is_dir()),
+                      key=lambda held: held[1].root.name.casefold())
 
 
 class _DocumentsOnDisk(Mapping[str, dict[str, Any]]):

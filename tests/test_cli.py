@@ -42,6 +42,12 @@ def summary_text(new: int = 0, removed: int = 0, updated: int = 0, moved: int = 
             f"{updated} documents were updated", f"{moved} documents were moved and possibly updated"]
 
 
+def dry_run_text(new: int = 0, removed: int = 0, updated: int = 0, moved: int = 0) -> list[str]:
+    """The four lines of a dry run: what would happen."""
+    return [f"{new} new documents would be added", f"{removed} documents would be removed",
+            f"{updated} documents would be updated", f"{moved} documents would be moved and possibly updated"]
+
+
 def test_the_summary_is_the_originals_four_lines_then_the_annotations(tool, two):
     run = tool.run()
     assert run.stdout.splitlines() == [*summary_text(new=2), "0 annotations were added, changed or removed"]
@@ -55,7 +61,7 @@ def test_dry_run_of_a_first_backup_prints_what_it_would_add_and_writes_nothing(e
     lines = run.stdout.splitlines()
     assert "library: would add: Doe/2024 - T 1 (1 file(s) to download)" in lines
     assert "library: would add: Roe/2024 - T 2" in lines
-    assert lines[-5:-1] == summary_text(new=2)
+    assert lines[-5:] == [*dry_run_text(new=2), "0 annotations would be added, changed or removed"]
     assert tree(tool.tmp) == before and not tool.backup.exists()
     requests = emulator.stats()["by_endpoint"]
     assert requests and all(endpoint.startswith("GET ") for endpoint in requests)
@@ -73,14 +79,14 @@ def test_dry_run_of_changes_prints_them_writes_nothing_and_a_real_run_does_them(
     assert {"library: would remove: Doe/2024 - T 1", "library: would update: Roe/2024 - T 2",
             "library: would add: Poe/2024 - T 3"} <= set(dry.stdout.splitlines())
     assert tree(tool.tmp) == before
-    assert dry.summary == Summary(new=1, removed=1, updated=1)
-    assert tool.run().summary == dry.summary
+    assert dry.dry_summary == Summary(new=1, removed=1, updated=1)
+    assert tool.run().summary == dry.dry_summary
 
 
-def test_quiet_prints_only_the_summary(tool, two):
+def test_quiet_prints_nothing_when_all_is_well(tool, two):
     run = tool.run("-q")
-    assert run.stdout.splitlines() == [*summary_text(new=2), "0 annotations were added, changed or removed"]
-    assert run.stderr == ""
+    assert run.stdout == "" and run.stderr == ""
+    assert (tool.backup / "Doe/2024 - T 1/one.pdf").read_bytes() == PDF
 
 
 def test_verbose_notes_progress_on_stderr_and_keeps_stdout_for_the_summary(tool, two):

@@ -30,6 +30,11 @@ SECRET = "emulator-secret"
 SUMMARY = re.compile(
     r"^(\d+) new documents were added\n(\d+) documents were removed\n(\d+) documents were updated\n"
     r"(\d+) documents were moved and possibly updated\n(\d+) annotations were added, changed or removed$", re.M)
+# The same lines in a dry run, worded as what would happen.
+WOULD_SUMMARY = re.compile(
+    r"^(\d+) new documents would be added\n(\d+) documents would be removed\n(\d+) documents would be updated\n"
+    r"(\d+) documents would be moved and possibly updated\n(\d+) annotations would be added, changed or removed$",
+    re.M)
 # Files of the backup that legitimately differ between two runs reaching the same content.
 VOLATILE = {"info.json", ".mendeley-backup.lock"}
 
@@ -54,6 +59,20 @@ class Run:
         match = SUMMARY.search(self.stdout)
         assert match, f"no summary in the output:\n{self.stdout}\n{self.stderr}"
         return Summary(*(int(group) for group in match.groups()))
+
+    @property
+    def dry_summary(self) -> Summary:
+        """The summary of a dry run."""
+        match = WOULD_SUMMARY.search(self.stdout)
+        assert match and not SUMMARY.search(self.stdout), f"no dry-run summary in the output:\n{self.stdout}"
+        return Summary(*(int(group) for group in match.groups()))
+
+    @property
+    def json(self) -> dict[str, Any]:
+        """The one JSON object a run with --json prints."""
+        lines = self.stdout.splitlines()
+        assert len(lines) == 1, f"not one line of JSON:\n{self.stdout}"
+        return json.loads(lines[0])
 
     @property
     def error_line(self) -> str:
