@@ -118,8 +118,10 @@ def _add_memberships(api: MendeleyApi, snapshot: Snapshot, held: Mapping[str, En
 
 
 def _show_listed(bar: tqdm, listing: Listing) -> None:
+    """One more page listed: a page takes long enough to be drawn each time."""
     bar.total = listing.expected_count
-    bar.update(len(listing.items) - bar.n)
+    bar.n = len(listing.items)
+    bar.refresh()
 
 
 def _by_id(listing: Listing) -> dict[str, dict[str, Any]]:

@@ -3,20 +3,13 @@ a folder that is not a backup, and documents or files that want the same name.""
 
 from __future__ import annotations
 
-import fcntl
-import os
-import pty
-import selectors
-import struct
-import subprocess
-import termios
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.library import attach_file, create_document, delete_document, delete_file, update_document
-from tests.tool import BackupTool, Run, Summary, document_folders, folder_files, read_json, sha1
+from tests.tool import Summary, document_folders, folder_files, read_json, run_with_terminal_stderr, sha1
 
 PDF = b"%PDF-1.4 command line\n" * 200
 
@@ -129,32 +122,6 @@ def test_a_run_that_could_not_fetch_a_file_exits_3_counting_only_what_it_did(emu
     assert tool.run().summary == Summary(new=1, removed=1)
     assert folder_files(tool.backup)["Doe/2024 - T 1/one.pdf"] == sha1(PDF)
     assert not (tool.backup / "Loe").exists()
-
-
-def run_with_terminal_stderr(tool: BackupTool, timeout: float = 60) -> tuple[Run, bytes]:
-    """Run the tool with stderr on an 80-column pseudo-terminal (a new one has no size, and tqdm draws nothing
-    in 0 columns) and stdout on a pipe: the run, and what the terminal got."""
-    controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    process = tool.start(stdin=subprocess.DEVNULL, stderr=terminal)
-    os.close(terminal)
-    shown = b""
-    deadline = time.monotonic() + timeout
-    with selectors.DefaultSelector() as selector:
-        selector.register(controller, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if not selector.select(deadline - time.monotonic()):
-                continue
-            try:
-                chunk = os.read(controller, 4096)
-            except OSError:  # EIO: the tool has exited and the terminal is closed
-                break
-            if not chunk:
-                break
-            shown += chunk
-    os.close(controller)
-    stdout, _ = process.communicate(timeout=max(1.0, deadline - time.monotonic()))
-    return Run(process.returncode, stdout.decode(), ""), shown
 
 
 def test_progress_bars_go_to_a_terminal_on_stderr_never_to_stdout(tool, two):

@@ -8,14 +8,20 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import pty
 import re
+import selectors
 import shlex
 import socket
+import struct
 import subprocess
 import sys
+import termios
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +153,32 @@ class BackupTool:
         if not self.browser_log.exists():
             return []
         return [json.loads(line) for line in self.browser_log.read_text().splitlines()]
+
+
+def run_with_terminal_stderr(tool: BackupTool, *args: str, timeout: float = 60) -> tuple[Run, bytes]:
+    """Run the tool with stderr on an 80-column pseudo-terminal (a new one has no size, and tqdm draws nothing
+    in 0 columns) and stdout on a pipe: the run, and what the terminal got."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    process = tool.start(*args, stdin=subprocess.DEVNULL, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(controller, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not selector.select(deadline - time.monotonic()):
+                continue
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the tool has exited and the terminal is closed
+                break
+            if not chunk:
+                break
+            shown += chunk
+    os.close(controller)
+    stdout, _ = process.communicate(timeout=max(1.0, deadline - time.monotonic()))
+    return Run(process.returncode, stdout.decode(), ""), shown
 
 
 def loopback_redirect_uri() -> str:
