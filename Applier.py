@@ -146,8 +146,9 @@ class Applier:
         except (LoginError, BackupFolderError) as error:
             return error
         except (ApiError, OSError) as error:
-            log.error("%s: %s: %s", self._label, doc_plan.path, error)
-            result.failures.append(Failure(item_name(self._label, doc_plan.path), str(error)))
+            where = doc_plan.old_path or doc_plan.path  # where the document is still, if it was to move
+            log.error("%s: %s: %s", self._label, where, error)
+            result.failures.append(Failure(item_name(self._label, where), str(error)))
             return None
         # A document counted as nothing was refreshed silently, unless the check found a damaged copy.
         counted = doc_plan.count_as or (UPDATED if fetched else None)
@@ -166,9 +167,11 @@ class Applier:
         for file_plan in plan.files:
             records[file_plan.file_id], downloaded = self._place(file_plan, source, plan.path)
             fetched = fetched or downloaded
-        annotations = self._write_annotations(plan, entry, source)
+        # A run killed while moving this document may have taken its info.json and annotations along already.
+        held_at = plan.path if plan.moves and not self._folder.has(f"{source}/{DOCUMENT_INFO}") else source
+        annotations = self._write_annotations(plan, entry, held_at)
         document = plan.document if plan.document is not None else \
-            self._folder.read_document(source)[0] or {"id": plan.doc_id}
+            self._folder.read_document(held_at)[0] or {"id": plan.doc_id}
         self._folder.write_document(plan.path, document,
                                     {file_id: record.name for file_id, record in records.items()})
         if plan.moves:
@@ -209,8 +212,8 @@ class Applier:
                 raise NotOursError(f"{self._folder.path(destination)} is in the way and was not written by "
                                    f"mendeley-backup")
         if self._api is None:
-            raise ApiError(f"{self._folder.path(destination)} is missing or damaged, and this run fetches nothing; "
-                           f"a run without --relayout fetches it again")
+            raise ApiError(f"its file {plan.name} is missing or damaged, and this run fetches nothing; a run without "
+                           f"--relayout fetches it again")
         temporary = self._folder.temp_path(plan.name)
         try:
             found = self._api.download(plan.file_id, temporary, plan.size, expected, self._on_bytes)

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import secrets
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -175,6 +176,9 @@ class BackupFolder:
         self.root = root
         self.writer = writer
         self._created = created  # False for a new backup until `begin`
+        # Download threads create document folders while others prune the ones they moved out of: one at a time, so
+        # that a parent one thread has just found there is not removed, empty, by another before it is used.
+        self._tree_lock = threading.Lock()
         self._resources: contextlib.ExitStack | None = None  # what the run holds of the folder: its lock
 
     @staticmethod
@@ -247,14 +251,16 @@ class BackupFolder:
         return inside(self.root, relative)
 
     def ensure_folder(self, relative: str) -> Path:
-        return ensure_folder(self.root, relative)
+        with self._tree_lock:
+            return ensure_folder(self.root, relative)
 
     def remove_file(self, relative: str) -> None:
         remove_file(self.root, relative)
 
     def prune(self, relative: str) -> None:
         """Remove a document folder and the parents it leaves empty."""
-        prune_folders(self.root, relative)
+        with self._tree_lock:
+            prune_folders(self.root, relative)
 
     def sha1(self, relative: str) -> str | None:
         return sha1_of(self.path(relative))
@@ -313,6 +319,23 @@ class BackupFolder:
     def documents(self, state: BackupState) -> Mapping[str, dict[str, Any]]:
         """The backed-up documents' JSON by id, each read from its info.json when asked for."""
         return _DocumentsOnDisk(self, state)
+
+    def find_documents(self, doc_ids: set[str], state: BackupState) -> dict[str, tuple[str, dict[str, str]]]:
+        """Where the info.json of each of `doc_ids` is, among the document folders the state does not name (a run
+        killed while moving documents leaves some in their new folders before the state says so): by id, the
+        folder and the file names its info.json gives. Walks the whole folder: for the rare repair only."""
+        found: dict[str, tuple[str, dict[str, str]]] = {}
+        for top, folders, files in os.walk(self.root):
+            relative = Path(top).relative_to(self.root).as_posix()
+            if relative == ".":
+                folders[:] = [name for name in folders if name not in (TEMP_DIR, GROUPS_FOLDER)]
+                continue
+            if DOCUMENT_INFO not in files or state.document_at(relative) is not None:
+                continue
+            document, file_names = self.read_document(relative)
+            if str(document.get("id")) in doc_ids:
+                found[str(document["id"])] = (relative, file_names)
+        return found
 
     def write_folder_tree(self, folders: Mapping[str, dict[str, Any]]) -> None:
         self.writer.write_json(self.path(FOLDERS_FILE),

@@ -8,12 +8,13 @@ carried out by the Applier, as any move of a run is.
 """
 
 import logging
+from dataclasses import replace
 
 from Applier import LIBRARY, Applier, Failure, LibraryResult, item_name
 from BackupFolder import STATE_FILE, BackupFolder
 from BackupWorker import write_outdated_exports
 from Config import BackupOptions, Settings
-from DocumentInfo import BackupState
+from DocumentInfo import ANNOTATIONS_FILE, DOCUMENT_INFO, BackupState
 from Errors import BackupFolderError
 from MendeleyApi import MendeleyApi
 from Naming import parse_pattern
@@ -64,6 +65,7 @@ def relayout_library(folder: BackupFolder, state: BackupState, options: BackupOp
             folder.save_state(state)  # a rerun, of either kind, finishes the moves
     if not state.relayout_pending:
         return LibraryResult()
+    _find_moved_documents(folder, state, options.dry_run)
     plan, unreadable = Planner(state, parse_pattern(state.pattern), options.keep_trashed).relayout(
         folder.documents(state))
     result = LibraryResult()
@@ -83,3 +85,20 @@ def relayout_library(folder: BackupFolder, state: BackupState, options: BackupOp
     result.add(moved)
     folder.save_state(state)
     return result
+
+
+def _find_moved_documents(folder: BackupFolder, state: BackupState, dry_run: bool) -> None:
+    """A relayout killed after it moved some documents, before its state said so, left them in their new folders:
+    found there (by their info.json, which a move writes after the files and before it leaves the old folder), they
+    are taken as being where they are, with the file names that info.json gives, and what is left of their old
+    folders goes."""
+    lost = {doc_id for doc_id, entry in state.entries.items() if not folder.has(f"{entry.path}/{DOCUMENT_INFO}")}
+    for doc_id, (path, file_names) in folder.find_documents(lost, state).items() if lost else ():
+        entry = state.entries[doc_id]
+        log.info("%s was moved to %s by a relayout that was stopped", entry.path, path)
+        files = {file_id: replace(record, name=file_names.get(file_id, record.name))
+                 for file_id, record in entry.files.items()}
+        state.record(doc_id, replace(entry, path=path, files=files))
+        if not dry_run:
+            folder.remove_file(f"{entry.path}/{ANNOTATIONS_FILE}")
+            folder.prune(entry.path)

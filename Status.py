@@ -104,7 +104,7 @@ def _last_run_lines(status: Status) -> list[str]:
                 if status.original_run_started else ""
             return [f"last run: by the original mendeley-backup{started}; its outcome is not recorded"]
         return ["last run: none has finished yet"]
-    when = f"{_when(run['started'])}, for {human_duration(run['seconds'])}"
+    when = f"{_when(run['started'])} ({human_duration(run['seconds'])})"
     if run["outcome"] == RUN_SUCCEEDED:
         outcome = "succeeded"
     elif run["outcome"] == RUN_STOPPED:
@@ -113,7 +113,7 @@ def _last_run_lines(status: Status) -> list[str]:
         parts = [f"{len(run['failures'])} item(s) could not be backed up"] if run["failures"] else []
         parts += [f"{run['held_back']} removal(s) held back by --max-delete"] if run["held_back"] else []
         outcome = f"finished, but {' and '.join(parts)} (exit status {run['exit_status']})"
-    lines = [f"last run: {when}; {outcome}"]
+    lines = [f"last run: {when}: {outcome}"]
     failures = run["failures"]
     if failures:
         named = "; ".join(f"{failure['item']} ({failure['error']})" for failure in failures[:NAMED_FAILURES])

@@ -23,14 +23,32 @@ def wait_for_requests(emulator, process: subprocess.Popen[bytes], endpoint: str,
 def test_a_second_run_on_the_same_backup_exits_at_once(emulator, tmp_path):
     emulator.seed(**LIBRARY)
     tool = BackupTool(emulator, tmp_path)
+    tool.run()
     emulator.faults(latency_ms=50)
-    first = tool.start(stdin=None)
+    emulator.reset_stats()
+    first = tool.start("--full", stdin=None)
     wait_for_requests(emulator, first, "GET /documents")  # the first run holds the lock from before its listing
     second = tool.run(expect=1)
     assert f"Another mendeley-backup run (process {first.pid}) is working on {tool.backup}" in second.stderr
     assert len(second.stderr.strip().splitlines()) == 1, second.stderr
     assert emulator.stats()["by_endpoint"]["GET /documents"] == 1  # the second listed nothing
     assert first.poll() is None  # it was refused while the first was still going
+    _, stderr = first.communicate(timeout=120)
+    assert first.returncode == 0, stderr
+    emulator.faults()
+    assert_backup_matches(tool.backup, emulator.library())
+
+
+def test_a_second_first_run_stops_at_the_lock_once_the_server_has_answered(emulator, tmp_path):
+    """A new backup's folder, and so its lock, is made only once the server has answered the first listing."""
+    emulator.seed(**LIBRARY)
+    tool = BackupTool(emulator, tmp_path)
+    emulator.faults(latency_ms=50)
+    first = tool.start(stdin=None)
+    wait_for_requests(emulator, first, "GET /_content/{id}")  # the first run has made the folder and holds it
+    second = tool.run(expect=1)
+    assert f"Another mendeley-backup run (process {first.pid}) is working on {tool.backup}" in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1, second.stderr
     _, stderr = first.communicate(timeout=120)
     assert first.returncode == 0, stderr
     emulator.faults()
