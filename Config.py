@@ -246,9 +246,9 @@ def default_config_file() -> Path:
 
 
 def _config_key(name: str) -> str:
-    """`jobs in [backup]`: the config key (and section) of the option named `name`."""
-    section, key = next(where for where, (option, _) in CONFIG_KEYS.items() if option == name)
-    return f"{key} in [{section}]"
+    """`jobs in [backup]`: the config key (or keys) and section of the option named `name`."""
+    places = [where for where, (option, _) in CONFIG_KEYS.items() if option == name]
+    return f"{' or '.join(key for _, key in places)} in [{places[0][0]}]"
 
 
 def _about(text: str, name: str | None = None, default: str | None = None) -> str:
@@ -294,8 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=_about("the app's secret: log in once and keep the login in the token file, instead of a browser "
                     "login every run", "client_secret", "none"))
     add("-r", "--redirect-uri", metavar="URI",
-        help=_about("the app's redirect URI, http:// on localhost; the config file may also spell its key "
-                    "redirect-url",
+        help=_about("the app's redirect URI, http:// on localhost",
                     "redirect_uri", "http://localhost:5000/oauth"))
     add("-t", "--token-file", metavar="FILE",
         help=_about("where the login is kept; relative paths are in the user cache folder", "token_file", "token"))
@@ -320,25 +319,28 @@ def build_parser() -> argparse.ArgumentParser:
     add("--timeout", type=_typed(_positive_float), metavar="SECONDS",
         help=_about("connect and read timeout of each request", "timeout", "30"))
     add("--full", action=yes_no, default=None,
-        help="list the whole library this run, instead of only what changed")
+        help=_about("list the whole library this run, instead of only what changed", default="off"))
     add("--full-every", type=_typed(_positive_float), metavar="DAYS",
         help=_about("list the whole library at least this often, as a safety net", "full_every", "7"))
     add("--verify", action=yes_no, default=None,
-        help="re-hash every backed-up file (a plain run compares each file's size and time with the state), fetch "
-             "again any that is missing or damaged, and re-check every document against a full listing")
+        help=_about("re-hash every backed-up file (a plain run compares each file's size and modification time with "
+                    "the state), fetch again any that is missing or damaged, and re-check every document against a "
+                    "full listing", default="off"))
     add("--max-delete", type=_typed(_percent), metavar="PERCENT",
         help=_about("hold back the removals (the rest of the run goes on, exit status 3) if a run would remove "
                     "more than this share of the backup and more than 5 documents", "max_delete", "50"))
-    add("--force", action=yes_no, default=None, help="remove documents even beyond --max-delete")
+    add("--force", action=yes_no, default=None, help=_about("remove documents even beyond --max-delete", default="off"))
     add("--dry-run", action=yes_no, default=None,
-        help="print what would be added, removed, updated and moved, and write nothing")
+        help=_about("print what would be added, removed, updated and moved, and write nothing", default="off"))
     add("--relayout", action="store_true",
-        help="move every document's folder to its place under the new --pattern, without downloading; a rerun "
-             "finishes the moves of one that was stopped; with --dry-run, list the moves")
+        help=_about("move every document's folder to its place under the new --pattern, without downloading; a "
+                    "rerun finishes the moves of one that was stopped; with --dry-run, list the moves", default="off"))
     add("--status", action="store_true",
-        help="print what the backup holds and how its last run went, without asking the server")
+        help=_about("print what the backup holds and how its last run went, without asking the server",
+                    default="off"))
     add("--json", action=yes_no, default=None,
-        help="print the summary as one JSON object (counts, bytes, time, failures, exit status) instead of lines")
+        help=_about("print the summary as one JSON object (counts, bytes, time, failures, exit status) instead of "
+                    "lines", default="off"))
     talk = parser.add_mutually_exclusive_group()
     talk.add_argument("-q", "--quiet", action="store_true",
                       help="print nothing when all is well: only warnings and errors, on stderr")
