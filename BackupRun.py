@@ -30,6 +30,8 @@ def run_backup(api: MendeleyApi, settings: Settings) -> LibraryResult:
         try:
             result = _back_up_library(api, folder, state, settings.backup)
             if groups:
+                if not dry_run:
+                    folder.save_state(state)  # the user's library is done, whatever becomes of the groups
                 result.add(_run_groups(api, folder, state, settings.backup, groups))
         except BackupError as error:
             if not dry_run and not isinstance(error, FolderUnwritableError) and folder.has(STATE_FILE):
@@ -82,6 +84,8 @@ def _run_groups(api: MendeleyApi, folder: BackupFolder, state: BackupState, opti
                 group_folder = folder.group(state, group_id, name, options.dry_run)
                 group_state = group_folder.open_state(state.pattern, False)
             result.add(_back_up_library(api, group_folder, group_state, options, group_id, label))
+            if not options.dry_run:
+                group_folder.save_state(group_state)
         except (LoginError, FolderUnwritableError):
             raise
         except BackupError as error:

@@ -69,6 +69,8 @@ class BackupWorker:
         self._label = label
 
     def run(self) -> LibraryResult:
+        """Back the library up; the state is checkpointed on the way, and saved at the end by the caller (with the
+        record of the run, for the user's library: one write of a state that may be megabytes)."""
         pattern = parse_pattern(self._state.pattern)
         doubts: dict[str, dict[str, str]] = {}
         if self._options.verify:
@@ -107,7 +109,6 @@ class BackupWorker:
             result.failures.append(failure)
         # Removals held back must be seen again by the next run: the cut-off stays where it was.
         self._advance(snapshot, succeeded=not result.failures and not held_back)
-        self._folder.save_state(self._state)
         return result.with_totals(self._state)
 
     def _snapshot(self, pattern: Pattern) -> Snapshot:

@@ -266,7 +266,6 @@ def _typed(converter: Callable[[str], Any]) -> Callable[[str], Any]:
             return converter(text)
         except ValueError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
-    convert.__name__ = converter.__name__.lstrip("_")
     return convert
 
 

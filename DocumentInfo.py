@@ -98,11 +98,15 @@ class RunRecord:
         started = parse_time(data.get("started")) if isinstance(data, dict) else None
         if started is None:
             return None
-        failures = tuple((str(item.get("item")), str(item.get("error"))) for item in data.get("failures") or []
-                         if isinstance(item, dict))
-        return RunRecord(started=started, seconds=float(data.get("seconds") or 0), outcome=str(data.get("outcome")),
-                         exit_status=int(data.get("exit_status") or 0), failures=failures,
-                         held_back=int(data.get("held_back") or 0), error=data.get("error"))
+        try:
+            return RunRecord(
+                started=started, seconds=float(data.get("seconds") or 0), outcome=str(data.get("outcome")),
+                exit_status=int(data.get("exit_status") or 0), held_back=int(data.get("held_back") or 0),
+                failures=tuple((str(item.get("item")), str(item.get("error"))) for item in data.get("failures") or []
+                               if isinstance(item, dict)),
+                error=data.get("error"))
+        except (TypeError, ValueError):
+            return None
 
 
 class BackupState:

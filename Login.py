@@ -187,10 +187,10 @@ def _check_settings(settings: LoginSettings) -> None:
     try:
         listen_address(settings.redirect_uri)
     except ValueError as e:
-        raise ConfigError(f"Unusable redirect URI {settings.redirect_uri}: {e} "
-                          "(e.g. http://localhost:5000/oauth)") from None
+        raise ConfigError(f"Unusable redirect URI {settings.redirect_uri!r} (--redirect-uri, or redirect-uri in the "
+                          f"config file): {e}, such as http://localhost:5000/oauth") from None
     scheme = urlsplit(settings.api_host).scheme
     if not (scheme == "https" or (scheme == "http" and is_loopback_url(settings.api_host))):
         # The SDK switches off oauthlib's https check for a loopback redirect URI; this is the check.
-        raise ConfigError(f"Unusable API host {settings.api_host}: it must be https:// "
-                          "(plain http only on a loopback address)")
+        raise ConfigError(f"Unusable API host {settings.api_host!r} (--api-host, or api-host in the config file): it "
+                          "must be https:// (plain http only on a loopback address)")

@@ -33,7 +33,8 @@ def configure_logging() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format=f"{PROGRAM}: %(message)s")
     # Their output carries URLs with signatures (urllib3 names the URL in its retry warnings too), and tokens:
     # never shown, whatever the verbosity. Failures reach the user as this tool's own one-line errors.
-    for talkative in ("urllib3", "requests_oauthlib", "oauthlib"):
+    # charset_normalizer, which requests asks what a body's encoding is, says so at -vv: noise, never the tool's.
+    for talkative in ("urllib3", "requests_oauthlib", "oauthlib", "charset_normalizer"):
         logging.getLogger(talkative).setLevel(logging.ERROR)
 
 

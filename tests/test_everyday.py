@@ -187,3 +187,18 @@ def test_a_progress_line_counts_the_documents_listed_on_a_terminal_only(emulator
     assert b"library: listing" in shown and b"520/520" in shown
     assert "listing" not in run.stdout
     assert "listing" not in tool.run("--full").stderr  # off a terminal: nothing
+
+
+def test_unusable_login_addresses_are_usage_errors_naming_the_option(tool, papers):
+    line = tool.run("-r", "http://0.0.0.0:5000/oauth", expect=2).error_line
+    assert "--redirect-uri" in line and "'http://0.0.0.0:5000/oauth'" in line and "loopback" in line
+    line = tool.run("--api-host", "http://api.example.com", expect=2).error_line
+    assert "--api-host" in line and "'http://api.example.com'" in line and "https://" in line
+    assert not tool.backup.exists()
+
+
+def test_debugging_output_has_no_noise_of_the_libraries(tool, papers):
+    run = tool.run("-vv")
+    assert run.summary == Summary(new=8)
+    assert "Encoding detection" not in run.stderr
+    assert all(line.startswith("mendeley-backup: ") for line in run.stderr.splitlines())
