@@ -105,7 +105,7 @@ def test_json_prints_one_object_instead_of_the_lines(emulator, tool, papers):
     assert dry["plan"] == ["library: would update: Roe/2024 - No file (1 file(s) to download)"]
 
     stopped = tool.run("--json", "--api-host", "http://127.0.0.1:1", "--retries", "0", expect=1).json
-    assert stopped["exit_status"] == 1 and "/documents" in stopped["error"]
+    assert stopped["exit_status"] == 1 and "refused" in stopped["error"].lower()  # the connection, by nobody there
 
 
 @pytest.mark.parametrize(("args", "words"), [
@@ -171,7 +171,7 @@ def test_every_yes_no_option_has_a_no_form(tool, papers):
 
 def test_an_unreachable_server_leaves_no_folder_behind(tool, papers):
     line = tool.run("--api-host", "http://127.0.0.1:1", "--retries", "0", expect=1).error_line
-    assert "/documents" in line
+    assert "refused" in line.lower()  # the connection, by nobody listening there
     assert not tool.backup.exists()
     tool.backup.mkdir()
     tool.run("--api-host", "http://127.0.0.1:1", "--retries", "0", expect=1)

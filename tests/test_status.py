@@ -61,7 +61,7 @@ def test_status_of_a_run_that_stopped(emulator, api, tool):
     create_document(api, "T 1", ["Doe"])
     tool.run()
     tool.run("--api-host", "http://127.0.0.1:1", "--retries", "0", expect=1)
-    assert re.search(r"\): stopped \(exit status 1\): .*/documents", status_of(tool)["last run"])
+    assert re.search(r"\): stopped \(exit status 1\): .*refused", status_of(tool)["last run"], re.IGNORECASE)
 
 
 def test_status_of_a_backup_the_original_wrote(emulator, api, tool):
