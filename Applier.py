@@ -37,20 +37,52 @@ Item = TypeVar("Item")
 Outcome = TypeVar("Outcome")
 
 
+LIBRARY = "library"  # the label of the user's own library; a group's is `group <name>`
+
+
+def item_name(label: str, what: str) -> str:
+    """How a failed item is named: a document folder (or `exports`) of the user's library as it is, one of a
+    group's after the group."""
+    return what if label == LIBRARY else f"{label}: {what}"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An item a run could not back up (the next run tries it again), and why."""
+
+    item: str
+    error: str
+
+
 @dataclass
 class LibraryResult:
-    """What a run did (or, in a dry run, would do): the summary's counts, and the items that failed."""
+    """What a run did (or, in a dry run, would do): the summary's counts, the items that failed, the removals held
+    back by --max-delete, and the totals of what the backup holds and what was downloaded."""
 
     counts: Counter[str] = field(default_factory=Counter)
     annotation_changes: int = 0
-    failures: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     plan_lines: list[str] = field(default_factory=list)
+    held_back: list[str] = field(default_factory=list)  # folders of documents whose removal was held back
+    documents: int = 0  # documents the backup holds at the end, every file of them checked
+    files: int = 0
+    bytes_downloaded: int = 0
+
+    def with_totals(self, state: BackupState) -> "LibraryResult":
+        """This result of one library's run, with the totals of what its backup now holds."""
+        self.documents = len(state.entries)
+        self.files = sum(len(entry.files) for entry in state.entries.values())
+        return self
 
     def add(self, other: "LibraryResult") -> None:
         self.counts.update(other.counts)
         self.annotation_changes += other.annotation_changes
         self.failures.extend(other.failures)
         self.plan_lines.extend(other.plan_lines)
+        self.held_back.extend(other.held_back)
+        self.documents += other.documents
+        self.files += other.files
+        self.bytes_downloaded += other.bytes_downloaded
 
 
 class FileSource(Protocol):
@@ -61,8 +93,9 @@ class FileSource(Protocol):
 
 
 class Applier:
-    def __init__(self, folder: BackupFolder, api: FileSource, state: BackupState, transfers: Concurrency,
+    def __init__(self, folder: BackupFolder, api: FileSource | None, state: BackupState, transfers: Concurrency,
                  progress: bool, label: str) -> None:
+        """`api` None: a run that only moves what the backup holds (--relayout), where nothing may be fetched."""
         self._folder = folder
         self._api = api
         self._state = state
@@ -70,6 +103,8 @@ class Applier:
         self._progress = progress
         self._label = label
         self._on_bytes: Callable[[int], Any] = lambda _: None
+        self._bytes_downloaded = 0
+        self._bytes_lock = threading.Lock()
         self._moved_in: set[str] = set()  # files this run moved into place before their document is recorded
         self._moved_lock = threading.Lock()
 
@@ -86,7 +121,7 @@ class Applier:
                 tqdm(total=total_bytes, unit="B", unit_scale=True, desc="download", leave=False,
                      disable=not show or not total_bytes) as downloaded, \
                 ThreadPoolExecutor(self._transfers.ceiling, thread_name_prefix="download") as pool:
-            self._on_bytes = downloaded.update
+            self._on_bytes = partial(self._downloaded, downloaded)
             last_checkpoint = time.monotonic()
             stopping = threading.Event()
             # Twice as many documents handed out as may transfer at once: one waits while the other runs.
@@ -100,10 +135,17 @@ class Applier:
                 if time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS:
                     self._folder.save_state(self._state)
                     last_checkpoint = time.monotonic()
+        result.bytes_downloaded = self._bytes_downloaded
         if stop:
             self._folder.save_state(self._state)
             raise stop
         return result
+
+    def _downloaded(self, bar: tqdm, count: int) -> None:
+        """Bytes of file content received, by any download thread."""
+        with self._bytes_lock:
+            self._bytes_downloaded += count
+        bar.update(count)
 
     def _collect(self, doc_plan: DocumentPlan, future: Future[bool], result: LibraryResult) -> BackupError | None:
         """Account for one finished document; the error that must stop the run, if it brought one."""
@@ -113,8 +155,9 @@ class Applier:
         except (LoginError, BackupFolderError) as error:
             return error
         except (ApiError, OSError) as error:
-            log.error("%s: %s: %s", self._label, doc_plan.path, error)
-            result.failures.append(f"{doc_plan.path}: {error}")
+            where = doc_plan.old_path or doc_plan.path  # where the document is still, if it was to move
+            log.error("%s: %s: %s", self._label, where, error)
+            result.failures.append(Failure(item_name(self._label, where), str(error)))
             return None
         if any(file.needs_download for file in doc_plan.files):
             self._transfers.completed()
@@ -139,9 +182,11 @@ class Applier:
         for file_plan in plan.files:
             records[file_plan.file_id], downloaded = self._place(file_plan, source, plan.path)
             fetched = fetched or downloaded
-        annotations = self._write_annotations(plan, entry, source)
+        # A run killed while moving this document may have taken its info.json and annotations along already.
+        held_at = plan.path if plan.moves and not self._folder.has(f"{source}/{DOCUMENT_INFO}") else source
+        annotations = self._write_annotations(plan, entry, held_at)
         document = plan.document if plan.document is not None else \
-            self._folder.read_document(source)[0] or {"id": plan.doc_id}
+            self._folder.read_document(held_at)[0] or {"id": plan.doc_id}
         self._folder.write_document(plan.path, document,
                                     {file_id: record.name for file_id, record in records.items()})
         if plan.moves:
@@ -170,7 +215,7 @@ class Applier:
             elif origin != destination and not self._folder.has(origin) and self._folder.is_plain_file(destination):
                 self._mark_moved_in(destination)  # moved here by a run killed before it could save the state
             current = self._folder.signature(destination)
-            if current and not plan.needs_download and plan.local.sha1 and \
+            if current and not plan.needs_download and plan.local.sha1 and plan.doubt is None and \
                     current == (plan.local.size, plan.local.mtime_ns):
                 return FileRecord(plan.name, plan.local.sha1, *current), False
         if self._folder.is_plain_file(destination):
@@ -181,6 +226,9 @@ class Applier:
             if not self._is_ours(destination):
                 raise NotOursError(f"{self._folder.path(destination)} is in the way and was not written by "
                                    f"mendeley-backup")
+        if self._api is None:
+            raise ApiError(f"its file {plan.name} is missing or damaged, and this run fetches nothing; a run without "
+                           f"--relayout fetches it again")
         temporary = self._folder.temp_path(plan.name)
         try:
             found = self._api.download(plan.file_id, temporary, plan.size, expected, self._on_bytes)
@@ -239,7 +287,7 @@ class Applier:
                 removal(subject)
         except OSError as error:
             log.error("%s: could not remove %s: %s", self._label, what, error)
-            result.failures.append(f"{what}: could not remove: {error}")
+            result.failures.append(Failure(item_name(self._label, what), f"could not remove: {error}"))
             return False
         return True
 

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import secrets
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -159,35 +160,66 @@ class BackupFolder:
     """One backed-up library's folder: the backup's top folder, or a group's under `groups/<name>/`. Paths given to
     its methods are relative to it, `/`-separated, as the state records them."""
 
-    def __init__(self, root: Path, writer: AtomicWriter, path_chars: int = MAX_PATH_CHARS) -> None:
+    def __init__(self, root: Path, writer: AtomicWriter, path_chars: int = MAX_PATH_CHARS,
+                 created: bool = True) -> None:
         """`path_chars`: how long a new path in this folder may be, for a path from the backup's top to stay
-        within MAX_PATH_CHARS."""
+        within MAX_PATH_CHARS. `created`: False for a new backup until `begin`."""
         self.root = root
         self.writer = writer
         self.path_chars = path_chars
+        self._created = created
+        # Download threads create document folders while others prune the ones they moved out of: one at a time, so
+        # that a parent one thread has just found there is not removed, empty, by another before it is used.
+        self._tree_lock = threading.Lock()
+        self._resources: contextlib.ExitStack | None = None  # what the run holds of the folder: its lock
 
     @staticmethod
     @contextlib.contextmanager
     def opened(root: Path, dry_run: bool) -> Iterator["BackupFolder"]:
-        """The backup folder at `root` for one run: created if needed, locked, its temporary folder emptied of what a
-        killed run left; a full disk or read-only folder, wherever it strikes, is one clear line. A dry run only
-        reads: no folder, lock or temporary file is made."""
-        folder = BackupFolder(root, AtomicWriter(root / TEMP_DIR))
+        """The backup folder at `root` for one run. An existing backup is locked and its temporary folder emptied of
+        what a killed run left; a new one is made only by `begin`, once the server has answered, so that a wrong
+        address or a lost network leaves nothing behind. A full disk or read-only folder, wherever it strikes, is one
+        clear line. A dry run only reads: no folder, lock or temporary file is made."""
+        folder = BackupFolder(root, AtomicWriter(root / TEMP_DIR), created=False)
         if dry_run:
             yield folder
             return
         folder.refuse_foreign()  # before the lock and the temporary folder are put in it
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise BackupFolderError(f"Cannot create the backup folder {root}: {error.strerror}") from error
-        with fatal_errors(root), RunLock(root):
-            folder._prepare_temp_dir()
+        with fatal_errors(root), contextlib.ExitStack() as resources:
+            folder._resources = resources
+            if (root / STATE_FILE).exists():
+                folder._create()
             try:
                 yield folder
             finally:
-                with contextlib.suppress(OSError):
-                    folder.writer.temp_dir.rmdir()  # once nothing is in it
+                folder._resources = None
+
+    def begin(self, state: BackupState) -> None:
+        """Make a new backup's folder, now that the server has answered: created, locked, and its state saved at once
+        so that a killed first run resumes. A folder that exists already gets its state saved if it has none yet (a
+        group's first run)."""
+        if not self._created:
+            if self._resources is None:
+                raise RuntimeError("a backup folder is made only inside BackupFolder.opened, never in a dry run")
+            self.refuse_foreign()  # something may have been put there while the server answered
+            self._create()
+            if (self.root / STATE_FILE).exists():
+                raise FolderLockedError(f"Another mendeley-backup run started a backup in {self.root} meanwhile; "
+                                        f"nothing was changed, run again once it has finished")
+        if not (self.root / STATE_FILE).exists():
+            self.save_state(state)
+
+    def _create(self) -> None:
+        """The folder, locked for this run, with an empty temporary folder that goes when the run ends."""
+        assert self._resources is not None
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise BackupFolderError(f"Cannot create the backup folder {self.root}: {error.strerror}") from error
+        self._resources.enter_context(RunLock(self.root))
+        self._prepare_temp_dir()
+        self._resources.callback(self._remove_temp_dir)
+        self._created = True
 
     def _prepare_temp_dir(self) -> None:
         temp_dir = self.writer.temp_dir
@@ -196,6 +228,10 @@ class BackupFolder:
             if leftover.is_file() and not leftover.is_symlink():
                 log.info("Removing %s, left by an interrupted run", leftover.name)
                 leftover.unlink()
+
+    def _remove_temp_dir(self) -> None:
+        with contextlib.suppress(OSError):
+            self.writer.temp_dir.rmdir()  # once nothing is in it
 
     def fatal_errors(self) -> contextlib.AbstractContextManager[None]:
         return fatal_errors(self.root)
@@ -207,14 +243,16 @@ class BackupFolder:
         return inside(self.root, relative)
 
     def ensure_folder(self, relative: str) -> Path:
-        return ensure_folder(self.root, relative)
+        with self._tree_lock:
+            return ensure_folder(self.root, relative)
 
     def remove_file(self, relative: str) -> None:
         remove_file(self.root, relative)
 
     def prune(self, relative: str) -> None:
         """Remove a document folder and the parents it leaves empty."""
-        prune_folders(self.root, relative)
+        with self._tree_lock:
+            prune_folders(self.root, relative)
 
     def sha1(self, relative: str) -> str | None:
         return sha1_of(self.path(relative))
@@ -274,6 +312,23 @@ class BackupFolder:
         """The backed-up documents' JSON by id, each read from its info.json when asked for."""
         return _DocumentsOnDisk(self, state)
 
+    def find_documents(self, doc_ids: set[str], state: BackupState) -> dict[str, tuple[str, dict[str, str]]]:
+        """Where the info.json of each of `doc_ids` is, among the document folders the state does not name (a run
+        killed while moving documents leaves some in their new folders before the state says so): by id, the
+        folder and the file names its info.json gives. Walks the whole folder: for the rare repair only."""
+        found: dict[str, tuple[str, dict[str, str]]] = {}
+        for top, folders, files in os.walk(self.root):
+            relative = Path(top).relative_to(self.root).as_posix()
+            if relative == ".":
+                folders[:] = [name for name in folders if name not in (TEMP_DIR, GROUPS_FOLDER)]
+                continue
+            if DOCUMENT_INFO not in files or state.document_at(relative) is not None:
+                continue
+            document, file_names = self.read_document(relative)
+            if str(document.get("id")) in doc_ids:
+                found[str(document["id"])] = (relative, file_names)
+        return found
+
     def write_folder_tree(self, folders: Mapping[str, dict[str, Any]]) -> None:
         self.writer.write_json(self.path(FOLDERS_FILE),
                                sorted(folders.values(), key=lambda folder: str(folder.get("id"))))
@@ -300,19 +355,16 @@ class BackupFolder:
         except ValueError as error:
             raise BackupFolderError(f"{path} cannot be continued: {error}") from error
 
-    def open_state(self, pattern: str, pattern_given: bool, dry_run: bool) -> BackupState:
-        """The folder's state; a new one (saved at once, so that a killed first run can resume) for an empty folder."""
+    def open_state(self, pattern: str, pattern_given: bool) -> BackupState:
+        """The folder's state; a new one for an empty folder (saved by `begin`)."""
         state = self.load_state()
         if state is not None:
             if pattern_given and pattern != state.pattern:
-                log.warning("The backup in %s was made with the pattern %r; ignoring the pattern %r",
-                            self.root, state.pattern, pattern)
+                log.warning("The backup in %s was made with the pattern %r; ignoring the pattern %r (--relayout "
+                            "moves the backup to it)", self.root, state.pattern, pattern)
             return state
         self.refuse_foreign()
-        state = BackupState(pattern=pattern)
-        if not dry_run:
-            self.save_state(state)
-        return state
+        return BackupState(pattern=pattern)
 
     def save_state(self, state: BackupState) -> None:
         # A lone surrogate (which a JSON string may escape) has no UTF-8: it is written as JSON's own \udxxx escape.
@@ -369,6 +421,13 @@ class BackupFolder:
         if not dry_run:
             self.path(candidate).mkdir(parents=True, exist_ok=True)
         return BackupFolder(self.path(candidate), self.writer, self.path_chars - len(candidate) - 1)
+
+    def held_groups(self, state: BackupState) -> list[tuple[str, "BackupFolder"]]:
+        """The groups this backup holds, by id, each with its folder, as the state records them (without asking the
+        server); a group whose folder is gone is left out."""
+        return sorted(((group_id, BackupFolder(self.path(relative), self.writer))
+                       for group_id, relative in state.groups.items() if self.path(relative).is_dir()),
+                      key=lambda held: held[1].root.name.casefold())
 
 
 class _DocumentsOnDisk(Mapping[str, dict[str, Any]]):

@@ -1,19 +1,18 @@
 """Backs up one library (the user's own, or one group) into one backup folder, in one direction:
-snapshot → plan → guard → apply → remove → exports → advance. Knows nothing of the command line.
+check → snapshot → plan → guard → apply → remove → exports → advance. Knows nothing of the command line.
 """
 
 import logging
 from datetime import timedelta
 
-from Applier import Applier, LibraryResult
+from Applier import LIBRARY, Applier, Failure, LibraryResult, item_name
 from BackupFolder import BIBTEX_FILE, FOLDERS_FILE, RIS_FILE, BackupFolder
 from Config import BackupOptions
 from DocumentInfo import BackupState
-from Errors import MassDeletionError
 from LibraryExport import write_exports
 from MendeleyApi import MendeleyApi
 from Naming import Pattern, parse_pattern
-from Planner import MOVED, NEW, REMOVED, UPDATED, Plan, Planner
+from Planner import MISSING, MOVED, NEW, REMOVED, RESIZED, TOUCHED, UPDATED, Plan, Planner
 from RemoteLibrary import Snapshot, fetch_snapshot
 from Timestamps import format_time
 from Transfers import Concurrency
@@ -23,11 +22,46 @@ log = logging.getLogger(__name__)
 # The next incremental listing starts this long before the server's clock at the start of this one, so a
 # change committed while the listing ran, or stamped by a server whose clock lags, is still seen.
 CUTOFF_OVERLAP = timedelta(seconds=60)
+# A run that would remove this many documents or fewer is never held back by --max-delete: deleting the last
+# documents of a small library is an everyday change (the original reports it as `0 new / 1 removed`).
+MASS_DELETION_FLOOR = 5
+# How many of the removals held back a run names.
+NAMED = 5
+
+
+def doubtful_files(folder: BackupFolder, state: BackupState) -> dict[str, dict[str, str]]:
+    """Every backed-up file whose size and mtime (one stat each, no hashing) are not the state's: by document id and
+    file id, MISSING (or not a plain file), RESIZED or TOUCHED. Files not yet checked by their hash (a backup of the
+    original tool) are left out: a full listing checks them anyway."""
+    found: dict[str, dict[str, str]] = {}
+    for doc_id, entry in state.entries.items():
+        for file_id, record in entry.files.items():
+            if record.sha1 is None:
+                continue
+            now = folder.signature(f"{entry.path}/{record.name}")
+            if now != (record.size, record.mtime_ns):
+                found.setdefault(doc_id, {})[file_id] = \
+                    MISSING if now is None else RESIZED if now[0] != record.size else TOUCHED
+    return found
+
+
+def write_outdated_exports(folder: BackupFolder, state: BackupState, label: str) -> Failure | None:
+    """Write library.bib and library.ris when documents changed or one of them is missing; the failure, if any."""
+    if not state.exports_outdated and folder.has(BIBTEX_FILE) and folder.has(RIS_FILE):
+        return None
+    try:
+        with folder.fatal_errors():
+            write_exports(folder, state)
+        state.set_exports_outdated(False)
+    except OSError as error:
+        log.error("%s: could not write the exports: %s", label, error)
+        return Failure(item_name(label, "exports"), str(error))
+    return None
 
 
 class BackupWorker:
     def __init__(self, api: MendeleyApi, folder: BackupFolder, state: BackupState, options: BackupOptions,
-                 transfers: Concurrency, group_id: str | None = None, label: str = "library") -> None:
+                 transfers: Concurrency, group_id: str | None = None, label: str = LIBRARY) -> None:
         self._api = api
         self._transfers = transfers
         self._folder = folder
@@ -37,17 +71,25 @@ class BackupWorker:
         self._label = label
 
     def run(self) -> LibraryResult:
+        """Back the library up; the state is checkpointed on the way, and saved at the end by the caller (with the
+        record of the run, for the user's library: one write of a state that may be megabytes)."""
         pattern = parse_pattern(self._state.pattern)
+        doubts: dict[str, dict[str, str]] = {}
         if self._options.verify:
             self._verify_local_copies()
+        else:
+            doubts = self._check_local_copies()
         snapshot = self._snapshot(pattern)
+        if not self._options.dry_run:
+            self._folder.begin(self._state)  # a new backup's folder is made only now that the server has answered
         plan = Planner(self._state, pattern, self._options.keep_trashed, self._folder.path_chars).plan(
-            snapshot, self._folder.documents(self._state))
-        self._check_mass_deletion(plan)
+            snapshot, self._folder.documents(self._state), doubts)
+        held_back = self._hold_back_mass_deletion(plan)
         self._log_plan(plan)
         if self._options.dry_run:
-            return LibraryResult(counts=plan.counts, annotation_changes=plan.annotation_changes,
-                                 plan_lines=[f"{self._label}: {line}" for line in plan.describe()])
+            return LibraryResult(
+                counts=plan.counts, annotation_changes=plan.annotation_changes, held_back=held_back,
+                plan_lines=[f"{self._label}: {line}" for line in plan.describe()]).with_totals(self._state)
         if plan.documents or plan.removals:
             self._state.set_exports_outdated(True)  # checkpointed: a run killed before the exports leaves them
         applier = Applier(self._folder, self._api, self._state, self._transfers, self._options.progress,
@@ -58,22 +100,26 @@ class BackupWorker:
                         self._label, len(result.failures))
         else:
             applier.remove(plan, result)
+        result.held_back = held_back
         self._write_folder_tree(snapshot)
         # The exports read every document again: let the listing and the plan go first, so that a large library
         # is not held in memory twice.
         snapshot = snapshot.without_items()
         del plan
-        self._write_exports(result)
-        self._advance(snapshot, succeeded=not result.failures)
-        self._folder.save_state(self._state)
-        return result
+        failure = write_outdated_exports(self._folder, self._state, self._label)
+        if failure:
+            result.failures.append(failure)
+        # Removals held back must be seen again by the next run: the cut-off stays where it was.
+        self._advance(snapshot, succeeded=not result.failures and not held_back)
+        return result.with_totals(self._state)
 
     def _snapshot(self, pattern: Pattern) -> Snapshot:
         state = self._state
         full = self._full_listing_due()
         log.info("%s: %s", self._label, "listing the whole library" if full or not state.cutoff else
                  f"listing what changed since {format_time(state.cutoff)}")
-        return fetch_snapshot(self._api, self._group_id, state.cutoff, full, pattern.uses_folders, state.entries)
+        return fetch_snapshot(self._api, self._group_id, state.cutoff, full, pattern.uses_folders, state.entries,
+                              self._options.progress, self._label)
 
     def _full_listing_due(self) -> bool:
         """A full listing is the safety net under incremental runs: asked for, first run, or every N days."""
@@ -82,23 +128,44 @@ class BackupWorker:
             return True
         return state.cutoff - state.last_full_listing >= timedelta(days=options.full_every_days)
 
-    def _check_mass_deletion(self, plan: Plan) -> None:
-        """Only removals delete backed-up documents (those kept from the trash included); moving a document to
-        the kept trash deletes nothing, however many are moved."""
+    def _hold_back_mass_deletion(self, plan: Plan) -> list[str]:
+        """Past --max-delete (and more than a few documents), take the removals out of the plan and name them; the
+        rest of the run goes on. Only removals delete backed-up documents (those kept from the trash included);
+        moving a document to the kept trash deletes nothing, however many are moved."""
         held = len(self._state.entries)
         removed = len(plan.removals)
         limit = held * self._options.max_delete_percent / 100
-        if held and removed > limit and not self._options.force:
-            raise MassDeletionError(
-                f"{self._label}: this run would remove {removed} of {held} backed-up documents, more than "
-                f"--max-delete {self._options.max_delete_percent:g}%; nothing was changed. If they really were "
-                f"deleted in Mendeley, run again with --force")
+        if self._options.force or removed <= max(limit, MASS_DELETION_FLOOR):
+            return []
+        held_back = [removal.entry.path for removal in plan.removals]
+        plan.removals = []
+        more = f" and {len(held_back) - NAMED} more" if len(held_back) > NAMED else ""
+        log.warning("%s: the removal of %d of %d backed-up documents is held back, more than --max-delete %g%% (%s%s); "
+                    "the rest of the run goes on. If they really were deleted in Mendeley, run again with --force, "
+                    "or with a larger --max-delete", self._label, removed, held,
+                    self._options.max_delete_percent, "; ".join(held_back[:NAMED]), more)
+        return held_back
 
     def _log_plan(self, plan: Plan) -> None:
         counts = plan.counts
         log.info("%s: %d document(s) to add, %d to update, %d to move, %d to remove; %d file(s) to download",
                  self._label, counts[NEW], counts[UPDATED], counts[MOVED], counts[REMOVED],
                  sum(file.needs_download for doc_plan in plan.documents for file in doc_plan.files))
+
+    def _check_local_copies(self) -> dict[str, dict[str, str]]:
+        """Every plain run: a stat of each backed-up file; one gone or changed is checked and fetched again."""
+        doubts = doubtful_files(self._folder, self._state)
+        for doc_id, files in doubts.items():
+            entry = self._state.entries[doc_id]
+            for file_id, doubt in files.items():
+                path = self._folder.path(f"{entry.path}/{entry.files[file_id].name}")
+                if doubt == TOUCHED:
+                    log.info("%s: %s has another modification time than when it was backed up; checking it",
+                             self._label, path)
+                else:
+                    log.warning("%s: %s is %s; it will be fetched again", self._label, path,
+                                "missing" if doubt == MISSING else "of another size than when it was backed up")
+        return doubts
 
     def _verify_local_copies(self) -> None:
         """For --verify: hash every file the backup holds; a missing or damaged copy is fetched again."""
@@ -117,18 +184,6 @@ class BackupWorker:
         if snapshot.folders_complete and (snapshot.folders != self._state.folders
                                           or not self._folder.has(FOLDERS_FILE)):
             self._folder.write_folder_tree(snapshot.folders)
-
-    def _write_exports(self, result: LibraryResult) -> None:
-        """Write library.bib and library.ris when documents changed or one of them is missing."""
-        if not self._state.exports_outdated and self._folder.has(BIBTEX_FILE) and self._folder.has(RIS_FILE):
-            return
-        try:
-            with self._folder.fatal_errors():
-                write_exports(self._folder, self._state)
-            self._state.set_exports_outdated(False)
-        except OSError as error:
-            log.error("%s: could not write the exports: %s", self._label, error)
-            result.failures.append(f"exports: {error}")
 
     def _advance(self, snapshot: Snapshot, succeeded: bool) -> None:
         """Move the incremental cut-off to the server's clock, and take the folder tree as the one the documents'

@@ -101,7 +101,7 @@ def _new_state() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _tell(text: str) -> None:
+def tell(text: str) -> None:
     """A line the person logging in must see (it may hold the login URL): stderr, not the log."""
     print(text, file=sys.stderr, flush=True)
 
@@ -198,9 +198,9 @@ def _await_answer(settings: LoginSettings, url: str, catcher: RedirectCatcher[To
     else:
         if stdin_fd is None and listener is None:
             raise LoginError(NO_TERMINAL)
-        _tell(f"Open this URL in a browser to log in: {url}")
+        tell(f"Open this URL in a browser to log in: {url}")
         if stdin_fd is not None:
-            _tell(_paste_hint(settings.redirect_uri))
+            tell(_paste_hint(settings.redirect_uri))
             reader = _LineReader(stdin_fd)
     timeout_message = (f"No login answer within {settings.login_timeout_s:g} s; run mendeley-backup again "
                        "and finish the login in the browser"
@@ -218,20 +218,19 @@ def _await_answer(settings: LoginSettings, url: str, catcher: RedirectCatcher[To
             catcher.done.wait(min(POLL_S, remaining))
         if browser_failed.is_set() and not announced:
             announced = True
-            _tell(f"Could not open a browser. Open this URL in a browser to log in: {url}")
+            tell(f"Could not open a browser. Open this URL in a browser to log in: {url}")
             if tty and stdin_fd is not None and reader is None:
-                _tell(_paste_hint(settings.redirect_uri))
+                tell(_paste_hint(settings.redirect_uri))
                 reader = _LineReader(stdin_fd)
         while reader is not None and not catcher.done.is_set():
             try:
                 line = reader.lines.get_nowait()
             except queue.Empty:
                 break
-            if line is None:  # end of input
-                reader = None
-                if tty and listener is not None:
-                    log.info("Standard input closed; still waiting for the browser")
-                    break
+            if line is None:  # end of input: a pipe that ran dry, or Ctrl-D at the terminal
+                if tty:
+                    return catcher.result("The login was given up at the terminal (end of input) before a login "
+                                          "address was pasted; run mendeley-backup again to log in")
                 return catcher.result(NO_TERMINAL if lines_seen == 0 else
                                       "Standard input ended without a usable login address; "
                                       "run mendeley-backup again to log in")
@@ -250,11 +249,11 @@ def _offer_pasted(catcher: RedirectCatcher[Token], line: str, redirect_uri: str)
     """Judge a pasted address; tell the person why it was refused (the wait goes on)."""
     pasted, expected = urlsplit(line), urlsplit(redirect_uri)
     if pasted.scheme not in ("http", "https") or pasted.path != (expected.path or "/"):
-        _tell(f"That is not the address the login ends on; it starts with {redirect_uri}. Paste it again.")
+        tell(f"That is not the address the login ends on; it starts with {redirect_uri}. Paste it again.")
         return
     reply = catcher.offer(line)
     if not reply.accepted:
-        _tell(f"Refused: {reply.message} Paste it again, or wait for the browser.")
+        tell(f"Refused: {reply.message} Paste it again, or wait for the browser.")
 
 
 class _LineReader:

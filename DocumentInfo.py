@@ -2,7 +2,7 @@
 the state of one backed-up library as the run keeps it in memory. No file I/O here: BackupFolder reads and writes.
 
 - The state file (`<backup>/info.json`): `{"last_backup_time": ISO-8601, "documents": {id: relative folder},
-  "pattern": "..."}` plus this tool's own keys (`format`, `entries`, ...), which the original ignores.
+  "pattern": "..."}` plus this tool's own keys (`format`, `entries`, `last_run`, ...), which the original ignores.
 - A document folder's `info.json`: `{"document": <the API's JSON for view=all>, "files": {file id: file name}}`.
 - A document folder's `annotations.json`: the document's annotations, the API's JSON, ordered by (created, id).
 """
@@ -28,6 +28,10 @@ DOCUMENT_FOLDER_FILES = (DOCUMENT_INFO, ANNOTATIONS_FILE)
 STATE_FORMAT = 2
 
 Item = TypeVar("Item")
+
+# How a backup run ended, as `--status` tells it.
+RUN_SUCCEEDED, RUN_PARTIAL, RUN_STOPPED = "succeeded", "partial", "stopped"
+
 
 
 @dataclass(slots=True)
@@ -76,6 +80,41 @@ class Entry:
         return (f"{self.path}/{record.name}" for record in self.files.values())
 
 
+@dataclass(frozen=True)
+class RunRecord:
+    """How the last backup run went (the state's `last_run`): when it started, how it ended, what failed."""
+
+    started: datetime
+    seconds: float
+    outcome: str  # RUN_SUCCEEDED, RUN_PARTIAL (some items failed, or removals were held back) or RUN_STOPPED
+    exit_status: int
+    failures: tuple[tuple[str, str], ...] = ()  # (item, why)
+    held_back: int = 0  # removals held back by --max-delete
+    error: str | None = None  # what stopped it
+
+    def to_json(self) -> dict[str, Any]:
+        return {"started": format_time(self.started), "seconds": round(self.seconds, 3), "outcome": self.outcome,
+                "exit_status": self.exit_status, "failures": [{"item": item, "error": why} for item, why in
+                                                               self.failures],
+                "held_back": self.held_back, "error": self.error}
+
+    @staticmethod
+    def from_json(data: Any) -> "RunRecord | None":
+        """The record a state file holds; None for none, or one this version cannot read."""
+        started = parse_time(data.get("started")) if isinstance(data, dict) else None
+        if started is None:
+            return None
+        try:
+            return RunRecord(
+                started=started, seconds=float(data.get("seconds") or 0), outcome=str(data.get("outcome")),
+                exit_status=int(data.get("exit_status") or 0), held_back=int(data.get("held_back") or 0),
+                failures=tuple((str(item.get("item")), str(item.get("error"))) for item in data.get("failures") or []
+                               if isinstance(item, dict)),
+                error=data.get("error"))
+        except (TypeError, ValueError):
+            return None
+
+
 class BackupState:
     """The state of one backed-up library (the user's own, or one group), changed only through its methods.
 
@@ -88,7 +127,8 @@ class BackupState:
     def __init__(self, pattern: str, cutoff: datetime | None = None, last_full_listing: datetime | None = None,
                  entries: Mapping[str, Entry] | None = None, folders: Mapping[str, dict[str, Any]] | None = None,
                  groups: Mapping[str, str] | None = None, pending: Iterable[str] = (), from_original: bool = False,
-                 exports_outdated: bool = False) -> None:
+                 exports_outdated: bool = False, relayout_pending: bool = False,
+                 last_run: RunRecord | None = None) -> None:
         self.pattern = pattern
         self.cutoff = cutoff  # `last_backup_time`: where the next incremental listing starts
         self.last_full_listing = last_full_listing
@@ -98,6 +138,8 @@ class BackupState:
         self.pending: set[str] = set(pending)  # files no longer wanted, deleted by the next successful run
         self.from_original = from_original  # loaded from a backup the original tool wrote
         self.exports_outdated = exports_outdated  # documents changed since the exports were written
+        self.relayout_pending = relayout_pending  # the pattern changed (--relayout); not every folder follows it yet
+        self.last_run = last_run  # how the last backup run went (top-level state only)
         self._folder_of: bidict[str, str] = bidict()  # document id <-> its folder
         self._lock = threading.Lock()
         for doc_id, entry in (entries or {}).items():
@@ -177,6 +219,21 @@ class BackupState:
         with self._lock:
             self.groups[group_id] = folder
 
+    def change_pattern(self, pattern: str) -> None:
+        """--relayout: the documents' folders follow `pattern` from now on; moves are pending until `relaid_out`."""
+        with self._lock:
+            self.pattern = pattern
+            self.relayout_pending = True
+
+    def relaid_out(self) -> None:
+        """Every document's folder follows the pattern."""
+        with self._lock:
+            self.relayout_pending = False
+
+    def record_run(self, record: RunRecord) -> None:
+        with self._lock:
+            self.last_run = record
+
     def follow_folders(self, folders: Mapping[str, dict[str, Any]]) -> None:
         """The folder tree documents' folders follow from now on (a rename not yet carried out is tried again)."""
         with self._lock:
@@ -209,7 +266,9 @@ class BackupState:
                 "last_full_listing": format_time(self.last_full_listing) if self.last_full_listing else None}
             tail: dict[str, Any] = {"folders": self.folders, "groups": dict(self.groups),
                                     "pending_removals": sorted(self.pending),
-                                    "exports_outdated": self.exports_outdated}
+                                    "exports_outdated": self.exports_outdated,
+                                    "relayout_pending": self.relayout_pending,
+                                    "last_run": self.last_run.to_json() if self.last_run is not None else None}
         yield _compact(head)[:-1]
         yield ',"documents":{'
         yield from _members((doc_id, entry.path) for doc_id, entry in entries)
@@ -262,7 +321,8 @@ def state_from_json(data: dict[str, Any], read_legacy_entry: Callable[[str], Ent
         last_full_listing=parse_time(data.get("last_full_listing")), entries=held,
         folders=_checked(data.get("folders") or {}, dict, "folders"),
         groups=_checked(data.get("groups") or {}, str, "groups"), pending=pending,
-        from_original=not isinstance(entries, dict), exports_outdated=bool(data.get("exports_outdated")))
+        from_original=not isinstance(entries, dict), exports_outdated=bool(data.get("exports_outdated")),
+        relayout_pending=bool(data.get("relayout_pending")), last_run=RunRecord.from_json(data.get("last_run")))
 
 
 def _checked(value: Any, kind: type, what: str) -> dict[str, Any]:

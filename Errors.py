@@ -22,7 +22,14 @@ class BackupError(Exception):
 
 
 class ConfigError(BackupError):
-    """The config file or an option value is unusable."""
+    """A usage error: an option or a config file key has a value that cannot be used, or options that do not go
+    together; the message names the option or key, the value, and what is allowed."""
+
+    exit_status = EXIT_USAGE
+
+
+class ConfigFileError(BackupError):
+    """The config file cannot be read or parsed at all (the original tool exits 1 for that too)."""
 
 
 class LoginError(BackupError):
@@ -62,10 +69,6 @@ class NotABackupError(BackupFolderError):
 
 class FolderUnwritableError(BackupFolderError):
     """The disk is full or the backup folder cannot be written: no further write could succeed."""
-
-
-class MassDeletionError(BackupError):
-    """A run would remove more of the backup than the user allows."""
 
 
 class BodyRejected(Exception):

@@ -6,6 +6,7 @@ are relative, `/`-separated strings, as the backup's state records them. BackupF
 import errno
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 from Errors import UnsafePathError
@@ -92,9 +93,10 @@ def sha1_of(path: Path) -> str | None:
 
 
 def signature(path: Path) -> tuple[int, int] | None:
-    """(size, mtime in ns) of a regular file, None if there is none; cheap evidence a file is unchanged."""
+    """(size, mtime in ns) of a regular file (not a symbolic link), None if there is none; cheap evidence a file is
+    unchanged: one lstat, which a run makes of every backed-up file."""
     try:
-        status = path.lstat()
+        status = os.lstat(path)
     except OSError:
         return None
-    return (status.st_size, status.st_mtime_ns) if os.path.isfile(path) and not path.is_symlink() else None
+    return (status.st_size, status.st_mtime_ns) if stat.S_ISREG(status.st_mode) else None

@@ -19,12 +19,12 @@ from urllib.parse import urlsplit
 import requests
 from oauthlib.oauth2 import OAuth2Error
 
-from BrowserLogin import NO_TERMINAL, browser_login, can_log_in_interactively
+from BrowserLogin import browser_login, can_log_in_interactively, tell
 from Config import LoginSettings
 from Errors import ConfigError, LoginError, TokenFileError, TokenRefused
 from OAuthListener import is_loopback_url, listen_address
 from TokenEndpoint import TokenEndpoint
-from TokenStore import Token, load_token, save_token, token_file_lock
+from TokenStore import Token, load_token, read_token, save_token, token_file_lock
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,10 @@ def log_in(settings: LoginSettings, http: requests.Session) -> Credentials:
     if credentials is not None:
         return credentials
     if not can_log_in_interactively(settings.open_browser):
-        raise LoginError(NO_TERMINAL)
+        raise LoginError(f"{saved_login.unusable}, and there is no terminal to log in from; run mendeley-backup "
+                         f"once by hand (add --no-browser on a machine without a browser) to log in")
+    if saved_login.unusable is not None and settings.token_file.exists():
+        log.warning("%s; logging in again", saved_login.unusable)
     return Credentials(browser_login(settings, finish_code=saved_login.finish_code), saved_login.renew)
 
 
@@ -96,20 +99,24 @@ class SavedLogin:
     def __init__(self, path: Path, endpoint: TokenEndpoint) -> None:
         self.path = path
         self.endpoint = endpoint
+        self.unusable: str | None = None  # why the saved login could not be used, once `resume` found so
 
     def resume(self, can_log_in_again: Callable[[], bool]) -> Credentials | None:
-        """Credentials from the saved token, refreshed first when expired; None when a login is needed.
+        """Credentials from the saved token, refreshed first when expired; None when a login is needed, with the
+        reason in `unusable`.
 
         A refused refresh raises its LoginError unless a person is there to log in again.
         """
-        saved = load_token(self.path)
+        saved, problem = read_token(self.path)
         if saved is None:
+            self.unusable = (f"There is no saved Mendeley login ({self.path} does not exist)" if not self.path.exists()
+                             else f"The saved Mendeley login in {self.path} cannot be used: {problem}")
             return None
         if not saved.expired():
             log.info("Using the saved Mendeley login")
             return Credentials(saved, self.renew)
         if not saved.refresh_token:
-            log.info("The saved Mendeley login has expired and cannot be renewed (no refresh token)")
+            self.unusable = f"The saved Mendeley login in {self.path} has expired and has no refresh token to renew it"
             return None
         log.info("The saved Mendeley login has expired; renewing it")
         try:
@@ -117,7 +124,7 @@ class SavedLogin:
         except TokenRefused:
             if not can_log_in_again():
                 raise
-            log.warning("The saved Mendeley login has expired or was revoked; logging in again")
+            self.unusable = f"The saved Mendeley login in {self.path} has expired or was revoked"
             return None
 
     def renew(self, rejected: Token, at_start: bool = False) -> Token:
@@ -157,8 +164,9 @@ class SavedLogin:
         except OAuth2Error as e:
             raise LoginError(f"Mendeley refused the login: {e.error}; run mendeley-backup again") from e
         token = self.endpoint.exchange_code(code)
-        log.info("Logged in to Mendeley")
         self._save(token, strict=True, what="Logged in")
+        tell(f"Logged in to Mendeley; the login is saved in {self.path} and renews itself, so later runs (from cron "
+             f"too) need no browser")
         return token
 
     def _save(self, token: Token, strict: bool, what: str) -> None:
@@ -179,10 +187,10 @@ def _check_settings(settings: LoginSettings) -> None:
     try:
         listen_address(settings.redirect_uri)
     except ValueError as e:
-        raise ConfigError(f"Unusable redirect URI {settings.redirect_uri}: {e} "
-                          "(e.g. http://localhost:5000/oauth)") from None
+        raise ConfigError(f"Unusable redirect URI {settings.redirect_uri!r} (--redirect-uri, or redirect-uri in the "
+                          f"config file): {e}, such as http://localhost:5000/oauth") from None
     scheme = urlsplit(settings.api_host).scheme
     if not (scheme == "https" or (scheme == "http" and is_loopback_url(settings.api_host))):
         # The SDK switches off oauthlib's https check for a loopback redirect URI; this is the check.
-        raise ConfigError(f"Unusable API host {settings.api_host}: it must be https:// "
-                          "(plain http only on a loopback address)")
+        raise ConfigError(f"Unusable API host {settings.api_host!r} (--api-host, or api-host in the config file): it "
+                          "must be https:// (plain http only on a loopback address)")

@@ -96,10 +96,12 @@ class MendeleyApi:
 
     # Listings -------------------------------------------------------------------------------------------
 
-    def documents(self, group_id: str | None = None, modified_since: datetime | None = None) -> Listing:
-        """Documents with every field (`view=all`) and, through the with-files media type, their files."""
+    def documents(self, group_id: str | None = None, modified_since: datetime | None = None,
+                  on_page: Callable[[Listing], None] | None = None) -> Listing:
+        """Documents with every field (`view=all`) and, through the with-files media type, their files;
+        `on_page` is shown the listing so far after each page (for a progress bar)."""
         params = {"view": "all", "group_id": group_id, "modified_since": _time(modified_since)}
-        return self._list("/documents", params, DOCUMENT_WITH_FILES)
+        return self._list("/documents", params, DOCUMENT_WITH_FILES, on_page=on_page)
 
     def document(self, document_id: str) -> dict[str, Any] | None:
         """One document with every field and its files (as a listing gives them), or None if it is gone."""
@@ -200,7 +202,8 @@ class MendeleyApi:
 
     # Plumbing -------------------------------------------------------------------------------------------
 
-    def _list(self, path: str, params: dict[str, Any], accept: str, limit: int = PAGE_LIMIT) -> Listing:
+    def _list(self, path: str, params: dict[str, Any], accept: str, limit: int = PAGE_LIMIT,
+              on_page: Callable[[Listing], None] | None = None) -> Listing:
         listing = Listing()
         for number, fetched in enumerate(self._pages(path, {**params, "limit": limit}, accept)):
             if number == 0:
@@ -208,6 +211,8 @@ class MendeleyApi:
                 listing.expected_count = int(count) if count.isdigit() else None
                 listing.server_time = parse_http_date(fetched.response.headers.get("Date"))
             listing.items.extend(fetched.value)
+            if on_page is not None:
+                on_page(listing)
         return listing
 
     def _pages(self, path: str, params: dict[str, Any], accept: str) -> Iterator[Fetched]:

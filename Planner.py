@@ -13,6 +13,7 @@ names they were given, cut or not.
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from BackupFolder import RESERVED_TOP_NAMES, TRASH_FOLDER
@@ -35,6 +36,12 @@ RESERVED_FILE_KEYS = frozenset(collision_key(name) for name in DOCUMENT_FOLDER_F
 
 NEW, UPDATED, MOVED, REMOVED = "new", "updated", "moved", "removed"
 
+# What a run's check of the backup's files (a stat each, against the state's size and mtime) found of a copy: gone or
+# of another size, it must be fetched again; with only another mtime, its hash decides.
+MISSING, RESIZED, TOUCHED = "missing", "resized", "touched"
+Doubts = Mapping[str, Mapping[str, str]]  # document id -> file id -> MISSING, RESIZED or TOUCHED
+NO_DOUBTS: Mapping[str, Any] = MappingProxyType({})
+
 
 @dataclass
 class FilePlan:
@@ -47,16 +54,18 @@ class FilePlan:
     created: str
     local: FileRecord | None = None  # the copy the backup already holds, if any
     name: str = ""  # the name it gets, given by the planner
+    doubt: str | None = None  # MISSING, RESIZED or TOUCHED: the held copy no longer matches the state
 
     @property
     def needs_download(self) -> bool:
-        return self.local is None or (self.local.sha1 is not None and self.sha1 is not None
-                                      and self.local.sha1 != self.sha1.lower())
+        return self.local is None or self.doubt in (MISSING, RESIZED) or (
+            self.local.sha1 is not None and self.sha1 is not None and self.local.sha1 != self.sha1.lower())
 
     @property
     def changes(self) -> bool:
         """Whether the backup's copy of this file changes: fetched, replaced, renamed or checked."""
-        return self.needs_download or self.local is None or self.local.sha1 is None or self.name != self.local.name
+        return self.needs_download or self.local is None or self.local.sha1 is None or self.doubt is not None \
+            or self.name != self.local.name
 
 
 @dataclass
@@ -152,14 +161,17 @@ class Planner:
         for path in state.pending:
             self._allocator.hold_file(path)
 
-    def plan(self, snapshot: Snapshot, held_documents: Mapping[str, dict[str, Any]]) -> Plan:
+    def plan(self, snapshot: Snapshot, held_documents: Mapping[str, dict[str, Any]],
+             doubts: Doubts = NO_DOUBTS) -> Plan:
         """The plan; `held_documents` gives the backed-up JSON of a document the server did not list, looked up only
-        for those whose folder must be worked out again."""
+        for those whose folder must be worked out again; `doubts`, the held files whose copy no longer matches
+        the state (checked again, and fetched again if they differ, whether the server listed them or not)."""
         plan = Plan()
         drafts: list[tuple[DocumentPlan, tuple[str, ...] | None]] = []
         annotations = _annotations_by_document(snapshot, self._entries)
         for doc_id, document in snapshot.documents.items():
-            drafts.append(self._listed(doc_id, document, snapshot, annotations.pop(doc_id, ([], set()))))
+            drafts.append(self._listed(doc_id, document, snapshot, annotations.pop(doc_id, ([], set())),
+                                       doubts.get(doc_id, NO_DOUBTS)))
         for doc_id, entry in self._entries.items():
             if doc_id in snapshot.documents:
                 continue
@@ -168,9 +180,35 @@ class Planner:
                 continue
             trashing = doc_id in snapshot.trashed_ids and not entry.trashed
             reread = held_documents.get(doc_id) if self._folder_renamed(entry, snapshot) else None
-            unlisted = self._unlisted(doc_id, entry, snapshot, reread, annotations.pop(doc_id, ([], set())), trashing)
+            unlisted = self._unlisted(doc_id, entry, snapshot, reread, annotations.pop(doc_id, ([], set())), trashing,
+                                      doubts.get(doc_id, NO_DOUBTS))
             if unlisted:
                 drafts.append(unlisted)
+        plan.documents = self._placed(drafts)
+        plan.removals.sort(key=lambda removal: removal.entry.path)
+        return plan
+
+    def relayout(self, held_documents: Mapping[str, dict[str, Any]]) -> tuple[Plan, list[str]]:
+        """For --relayout: every held document whose folder does not fit the pattern moves to its place under it,
+        worked out from its backed-up JSON and the folder tree the backup follows; nothing is fetched. Also the
+        ids of the documents left where they are because their info.json cannot be read."""
+        drafts: list[tuple[DocumentPlan, tuple[str, ...] | None]] = []
+        unreadable = []
+        for doc_id, entry in self._entries.items():
+            document = held_documents.get(doc_id)
+            if not document:
+                unreadable.append(doc_id)
+                continue
+            components = render_path(self._pattern, document, folder_path(entry.folder_uuids, self._old_folders))
+            if entry.trashed:
+                components = (TRASH_FOLDER, *components)
+            if not fits_folder(entry.path, components):
+                drafts.append((self._held_draft(doc_id, entry, ([], set()), MOVED, entry.trashed), components))
+        return Plan(documents=self._placed(drafts)), unreadable
+
+    def _placed(self, drafts: list[tuple[DocumentPlan, tuple[str, ...] | None]]) -> list[DocumentPlan]:
+        """The drafts that change anything, each given its folder (in creation order, so that the older document
+        keeps a contested name) and its files' names, and counted."""
         drafts.sort(key=lambda draft: (draft[0].created, draft[0].doc_id))
         for draft, components in drafts:
             if components is not None:
@@ -183,9 +221,7 @@ class Planner:
             if draft.count_as is None and held is not None and draft.document is not None \
                     and _counted_change(draft, held):
                 draft.count_as = UPDATED
-        plan.documents = [draft for draft, _ in drafts if _changes(draft, self._entries.get(draft.doc_id))]
-        plan.removals.sort(key=lambda removal: removal.entry.path)
-        return plan
+        return [draft for draft, _ in drafts if _changes(draft, self._entries.get(draft.doc_id))]
 
     def _folder_renamed(self, entry: Entry, snapshot: Snapshot) -> bool:
         """Whether an unlisted document's %folder path changed because a folder of its was renamed or moved."""
@@ -209,7 +245,8 @@ class Planner:
         return snapshot.full and (not entry.trashed or snapshot.trash_full)
 
     def _listed(self, doc_id: str, document: dict[str, Any], snapshot: Snapshot,
-                annotations: tuple[list[dict[str, Any]], set[str]]) -> tuple[DocumentPlan, tuple[str, ...] | None]:
+                annotations: tuple[list[dict[str, Any]], set[str]],
+                doubts: Mapping[str, str]) -> tuple[DocumentPlan, tuple[str, ...] | None]:
         """A document the server listed: new, or held and perhaps changed, or back from the trash."""
         entry = self._entries.get(doc_id)
         folder_uuids = _folder_uuids(doc_id, document, snapshot)
@@ -221,7 +258,7 @@ class Planner:
             last_modified=document.get("last_modified"), files=[], folder_uuids=folder_uuids,
             annotation_upserts=annotations[0], annotation_removals=annotations[1])
         remote_files = [item for item in document.get("files") or [] if isinstance(item, dict) and item.get("id")]
-        draft.files = [_file_plan(item, entry) for item in sorted(remote_files, key=_file_order)]
+        draft.files = [_file_plan(item, entry, doubts) for item in sorted(remote_files, key=_file_order)]
         if entry:
             draft.removed_files = {file_id: record for file_id, record in entry.files.items()
                                    if file_id not in {plan.file_id for plan in draft.files}}
@@ -233,17 +270,13 @@ class Planner:
         return draft, components
 
     def _unlisted(self, doc_id: str, entry: Entry, snapshot: Snapshot, reread: dict[str, Any] | None,
-                  annotations: tuple[list[dict[str, Any]], set[str]],
-                  trashing: bool) -> tuple[DocumentPlan, tuple[str, ...] | None] | None:
+                  annotations: tuple[list[dict[str, Any]], set[str]], trashing: bool,
+                  doubts: Mapping[str, str]) -> tuple[DocumentPlan, tuple[str, ...] | None] | None:
         """A held document the server did not list: unchanged, except perhaps its annotations, its folder's
-        name, or its move to the kept trash."""
-        if not (annotations[0] or annotations[1] or reread or trashing):
+        name, its move to the kept trash, or a copy of one of its files that no longer matches the state."""
+        if not (annotations[0] or annotations[1] or reread or trashing or doubts):
             return None
-        draft = DocumentPlan(
-            doc_id=doc_id, path=entry.path, old_path=entry.path, count_as=None, created=entry.created,
-            document=None, last_modified=entry.last_modified, trashed=entry.trashed or trashing,
-            files=[_kept_file(file_id, record) for file_id, record in entry.files.items()],
-            folder_uuids=entry.folder_uuids, annotation_upserts=annotations[0], annotation_removals=annotations[1])
+        draft = self._held_draft(doc_id, entry, annotations, None, entry.trashed or trashing, doubts)
         if trashing:
             draft.count_as = REMOVED
             return draft, (TRASH_FOLDER, *entry.path.split("/"))
@@ -253,10 +286,20 @@ class Planner:
             if not self._keeps_folder(entry.path, components, reread, folders):
                 draft.count_as = MOVED
                 return draft, components
-        if draft.annotation_upserts or draft.annotation_removals:
+        if draft.annotation_upserts or draft.annotation_removals or any(plan.needs_download for plan in draft.files):
             draft.count_as = UPDATED
-            return draft, None
-        return None
+        # A copy only touched (another mtime) counts as updated if the applier finds it damaged and fetches it.
+        return (draft, None) if draft.count_as or doubts else None
+
+    @staticmethod
+    def _held_draft(doc_id: str, entry: Entry, annotations: tuple[list[dict[str, Any]], set[str]],
+                    count_as: str | None, trashed: bool, doubts: Mapping[str, str] = NO_DOUBTS) -> DocumentPlan:
+        """A draft for a held document the server did not list, which keeps its JSON and its files."""
+        return DocumentPlan(
+            doc_id=doc_id, path=entry.path, old_path=entry.path, count_as=count_as, created=entry.created,
+            document=None, last_modified=entry.last_modified, trashed=trashed,
+            files=[_kept_file(file_id, record, doubts.get(file_id)) for file_id, record in entry.files.items()],
+            folder_uuids=entry.folder_uuids, annotation_upserts=annotations[0], annotation_removals=annotations[1])
 
     def _keeps_folder(self, current: str, components: tuple[str, ...], document: Mapping[str, Any],
                       folders: tuple[str, ...]) -> bool:
@@ -294,15 +337,17 @@ def _counted_change(draft: DocumentPlan, entry: Entry) -> bool:
         or any(plan.local is None for plan in draft.files)
 
 
-def _file_plan(item: Mapping[str, Any], entry: Entry | None) -> FilePlan:
+def _file_plan(item: Mapping[str, Any], entry: Entry | None, doubts: Mapping[str, str]) -> FilePlan:
+    local = entry.files.get(str(item["id"])) if entry else None
     return FilePlan(file_id=str(item["id"]), wanted=safe_file_name(item.get("file_name") or item["id"]),
                     sha1=item.get("filehash"), size=item.get("size"), created=str(item.get("created") or ""),
-                    local=entry.files.get(str(item["id"])) if entry else None)
+                    local=local, doubt=doubts.get(str(item["id"])) if local else None)
 
 
-def _kept_file(file_id: str, record: FileRecord) -> FilePlan:
+def _kept_file(file_id: str, record: FileRecord, doubt: str | None = None) -> FilePlan:
+    """A held file of a document the server did not list: the state's hash and size are the server's."""
     return FilePlan(file_id=file_id, wanted=record.name, sha1=record.sha1, size=record.size, created="",
-                    local=record)
+                    local=record, doubt=doubt)
 
 
 def _file_order(item: Mapping[str, Any]) -> tuple[str, str]:

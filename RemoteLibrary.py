@@ -9,7 +9,10 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
+
+from tqdm import tqdm
 
 from DocumentInfo import Entry
 from MendeleyApi import Listing, MendeleyApi
@@ -47,12 +50,15 @@ class Snapshot:
 
 
 def fetch_snapshot(api: MendeleyApi, group_id: str | None, cutoff: datetime | None, full: bool,
-                   with_memberships: bool, held: Mapping[str, Entry]) -> Snapshot:
-    """Ask the server what changed since `cutoff` (or everything, when `full` or there is no cut-off yet)."""
+                   with_memberships: bool, held: Mapping[str, Entry], progress: bool = False,
+                   label: str = "library") -> Snapshot:
+    """Ask the server what changed since `cutoff` (or everything, when `full` or there is no cut-off yet); with
+    `progress`, a bar on stderr counts the documents listed against the server's count."""
     full = full or cutoff is None
     since = None if full else cutoff
     snapshot = Snapshot()
-    documents = api.documents(group_id, modified_since=since)
+    with tqdm(unit="doc", desc=f"{label}: listing", disable=not progress, leave=False) as bar:
+        documents = api.documents(group_id, modified_since=since, on_page=partial(_show_listed, bar))
     snapshot.server_time = documents.server_time
     snapshot.documents = _by_id(documents)
     snapshot.full = _complete(documents, "documents", snapshot) and full
@@ -109,6 +115,13 @@ def _add_memberships(api: MendeleyApi, snapshot: Snapshot, held: Mapping[str, En
             document = api.document(doc_id)
             if document is not None:
                 snapshot.documents[doc_id] = document
+
+
+def _show_listed(bar: tqdm, listing: Listing) -> None:
+    """One more page listed: a page takes long enough to be drawn each time."""
+    bar.total = listing.expected_count
+    bar.n = len(listing.items)
+    bar.refresh()
 
 
 def _by_id(listing: Listing) -> dict[str, dict[str, Any]]:

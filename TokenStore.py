@@ -99,21 +99,29 @@ def _token_from_saved(data: Any) -> Token:
 
 def load_token(path: Path) -> Token | None:
     """The saved token, or None when there is none or it cannot be used (with a warning: not a crash)."""
+    token, problem = read_token(path)
+    if problem is not None and path.exists():
+        log.warning("Ignoring the token file %s: %s", path, problem)
+    return token
+
+
+def read_token(path: Path) -> tuple[Token | None, str | None]:
+    """The saved token, or None and why the file at `path` holds none that can be used (for the caller to say)."""
     try:
         with open(path, encoding="utf-8") as f:
             mode = os.fstat(f.fileno()).st_mode
             text = f.read()
     except FileNotFoundError:
         log.debug("No token file at %s", path)
-        return None
+        return None, "there is no such file"
     except (OSError, UnicodeDecodeError) as e:
-        log.warning("Ignoring the token file %s: it cannot be read (%s)", path, _reason(e))
-        return None
+        return None, f"it cannot be read ({_reason(e)})"
     try:
         token = _token_from_saved(json.loads(text))
-    except ValueError as e:  # json.JSONDecodeError is a ValueError; its message holds no file content
-        log.warning("Ignoring the token file %s: %s", path, e)
-        return None
+    except json.JSONDecodeError as e:  # its message holds no file content
+        return None, f"it is not JSON ({e.msg} at line {e.lineno})"
+    except ValueError as e:
+        return None, f"it holds no usable token ({e})"
     if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
         try:  # e.g. a file written by the original tool under the usual umask
             os.chmod(path, 0o600)
@@ -121,7 +129,7 @@ def load_token(path: Path) -> Token | None:
         except OSError as e:
             log.warning("The token file %s can be read by other users and cannot be made private (%s)",
                         path, _reason(e))
-    return token
+    return token, None
 
 
 def save_token(path: Path, token: Token) -> None:

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """mendeley-backup: create a local, incremental backup of your Mendeley library.
 
-Reads like its data flow: the right Python, settings, logging, login, the run, the summary, the exit status.
-Exit status: 0 success, 1 failure, 2 usage error, 3 a run that finished but could not back up some items.
+Reads like its data flow: the right Python, settings, logging, then the command (--status, --relayout, or a backup:
+login, the run), the summary, the exit status. Exit status: 0 success, 1 failure, 2 usage error, 3 a run that finished
+but could not back up some items (or held back removals beyond --max-delete).
 """
 
 # Whatever Python started the script runs this far: one too old, or without the packages, is told what to do in one
 # line (or the script runs again under the .venv beside it), before any module that would fail to import.
 import sys
+import time
 
 import Bootstrap
 
@@ -18,35 +20,31 @@ import logging
 
 from Applier import LibraryResult
 from BackupRun import run_backup
-from Config import Settings, load_settings
-from Errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, BackupError
+from Config import RELAYOUT, STATUS, Settings, load_settings
+from Errors import EXIT_FAILED, EXIT_OK, BackupError
 from HttpSession import make_session
 from Login import log_in
 from MendeleyApi import MendeleyApi
-from Planner import MOVED, NEW, REMOVED, UPDATED
+from Relayout import relayout_backup
+from Status import show_status
+from Summary import PROGRAM, report, report_stop
 from Transfers import Concurrency
 
-log = logging.getLogger("mendeley-backup")
+log = logging.getLogger(PROGRAM)
+
+# -q keeps warnings and errors; -v adds what happens; -vv debugging detail.
+LEVELS = {-1: logging.WARNING, 0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG}
 
 
-def configure_logging(verbosity: int) -> None:
-    """Messages go to stderr: errors always, warnings unless quiet, progress notes with -v, details with -vv."""
-    level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
-    logging.basicConfig(level=level, stream=sys.stderr, format="mendeley-backup: %(message)s")
+def configure_logging() -> None:
+    """Messages go to stderr, each prefixed with the program's name; until the settings say otherwise, warnings
+    and errors (those about the config file itself included)."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format=f"{PROGRAM}: %(message)s")
     # Their output carries URLs with signatures (urllib3 names the URL in its retry warnings too), and tokens:
     # never shown, whatever the verbosity. Failures reach the user as this tool's own one-line errors.
-    for talkative in ("urllib3", "requests_oauthlib", "oauthlib"):
+    # charset_normalizer, which requests asks what a body's encoding is, says so at -vv: noise, never the tool's.
+    for talkative in ("urllib3", "requests_oauthlib", "oauthlib", "charset_normalizer"):
         logging.getLogger(talkative).setLevel(logging.ERROR)
-
-
-def summary_lines(result: LibraryResult) -> list[str]:
-    """The four lines scripts parse, exactly as the original tool printed them, then the annotations."""
-    counts = result.counts
-    return [f"{counts[NEW]} new documents were added",
-            f"{counts[REMOVED]} documents were removed",
-            f"{counts[UPDATED]} documents were updated",
-            f"{counts[MOVED]} documents were moved and possibly updated",
-            f"{result.annotation_changes} annotations were added, changed or removed"]
 
 
 def back_up(settings: Settings) -> LibraryResult:
@@ -58,27 +56,27 @@ def back_up(settings: Settings) -> LibraryResult:
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()
+    configure_logging()
     try:
         settings = load_settings(argv)
     except BackupError as error:
-        configure_logging(0)
         log.error("%s", error)
         return error.exit_status
-    configure_logging(settings.verbosity)
+    logging.getLogger().setLevel(LEVELS[settings.verbosity])
     try:
-        result = back_up(settings)
+        if settings.action == STATUS:
+            show_status(settings)
+            return EXIT_OK
+        result = relayout_backup(settings) if settings.action == RELAYOUT else back_up(settings)
     except BackupError as error:
         log.error("%s", error)
+        report_stop(settings, str(error), error.exit_status, time.monotonic() - started)
         return error.exit_status
     except KeyboardInterrupt:
         log.error("Interrupted; nothing already backed up was lost, and the next run carries on")
         return EXIT_FAILED
-    for line in result.plan_lines + summary_lines(result):
-        print(line)
-    if result.failures:
-        log.error("%d item(s) could not be backed up this run: %s", len(result.failures), "; ".join(result.failures))
-        return EXIT_PARTIAL
-    return EXIT_OK
+    return report(result, settings, time.monotonic() - started)
 
 
 if __name__ == "__main__":

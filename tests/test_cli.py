@@ -3,21 +3,14 @@ a folder that is not a backup, and documents or files that want the same name.""
 
 from __future__ import annotations
 
-import fcntl
-import os
 import platform
-import pty
-import selectors
-import struct
-import subprocess
-import termios
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.library import attach_file, create_document, delete_document, delete_file, update_document
-from tests.tool import BackupTool, Run, Summary, document_folders, folder_files, read_json, sha1
+from tests.tool import Summary, document_folders, folder_files, read_json, run_with_terminal_stderr, sha1
 
 PDF = b"%PDF-1.4 command line\n" * 200
 
@@ -43,6 +36,12 @@ def summary_text(new: int = 0, removed: int = 0, updated: int = 0, moved: int = 
             f"{updated} documents were updated", f"{moved} documents were moved and possibly updated"]
 
 
+def dry_run_text(new: int = 0, removed: int = 0, updated: int = 0, moved: int = 0) -> list[str]:
+    """The four lines of a dry run: what would happen."""
+    return [f"{new} new documents would be added", f"{removed} documents would be removed",
+            f"{updated} documents would be updated", f"{moved} documents would be moved and possibly updated"]
+
+
 def test_the_summary_is_the_originals_four_lines_then_the_annotations(tool, two):
     run = tool.run()
     assert run.stdout.splitlines() == [*summary_text(new=2), "0 annotations were added, changed or removed"]
@@ -56,7 +55,7 @@ def test_dry_run_of_a_first_backup_prints_what_it_would_add_and_writes_nothing(e
     lines = run.stdout.splitlines()
     assert "library: would add: Doe/2024 - T 1 (1 file(s) to download)" in lines
     assert "library: would add: Roe/2024 - T 2" in lines
-    assert lines[-5:-1] == summary_text(new=2)
+    assert lines[-5:] == [*dry_run_text(new=2), "0 annotations would be added, changed or removed"]
     assert tree(tool.tmp) == before and not tool.backup.exists()
     requests = emulator.stats()["by_endpoint"]
     assert requests and all(endpoint.startswith("GET ") for endpoint in requests)
@@ -74,14 +73,14 @@ def test_dry_run_of_changes_prints_them_writes_nothing_and_a_real_run_does_them(
     assert {"library: would remove: Doe/2024 - T 1", "library: would update: Roe/2024 - T 2",
             "library: would add: Poe/2024 - T 3"} <= set(dry.stdout.splitlines())
     assert tree(tool.tmp) == before
-    assert dry.summary == Summary(new=1, removed=1, updated=1)
-    assert tool.run().summary == dry.summary
+    assert dry.dry_summary == Summary(new=1, removed=1, updated=1)
+    assert tool.run().summary == dry.dry_summary
 
 
-def test_quiet_prints_only_the_summary(tool, two):
+def test_quiet_prints_nothing_when_all_is_well(tool, two):
     run = tool.run("-q")
-    assert run.stdout.splitlines() == [*summary_text(new=2), "0 annotations were added, changed or removed"]
-    assert run.stderr == ""
+    assert run.stdout == "" and run.stderr == ""
+    assert (tool.backup / "Doe/2024 - T 1/one.pdf").read_bytes() == PDF
 
 
 def test_verbose_notes_progress_on_stderr_and_keeps_stdout_for_the_summary(tool, two):
@@ -124,32 +123,6 @@ def test_a_run_that_could_not_fetch_a_file_exits_3_counting_only_what_it_did(emu
     assert tool.run().summary == Summary(new=1, removed=1)
     assert folder_files(tool.backup)["Doe/2024 - T 1/one.pdf"] == sha1(PDF)
     assert not (tool.backup / "Loe").exists()
-
-
-def run_with_terminal_stderr(tool: BackupTool, timeout: float = 60) -> tuple[Run, bytes]:
-    """Run the tool with stderr on an 80-column pseudo-terminal (a new one has no size, and tqdm draws nothing
-    in 0 columns) and stdout on a pipe: the run, and what the terminal got."""
-    controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    process = tool.start(stdin=subprocess.DEVNULL, stderr=terminal)
-    os.close(terminal)
-    shown = b""
-    deadline = time.monotonic() + timeout
-    with selectors.DefaultSelector() as selector:
-        selector.register(controller, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if not selector.select(deadline - time.monotonic()):
-                continue
-            try:
-                chunk = os.read(controller, 4096)
-            except OSError:  # EIO: the tool has exited and the terminal is closed
-                break
-            if not chunk:
-                break
-            shown += chunk
-    os.close(controller)
-    stdout, _ = process.communicate(timeout=max(1.0, deadline - time.monotonic()))
-    return Run(process.returncode, stdout.decode(), ""), shown
 
 
 def test_progress_bars_go_to_a_terminal_on_stderr_never_to_stdout(tool, two):

@@ -8,6 +8,8 @@ import stat
 import subprocess
 import time
 
+import pytest
+
 from tests.tool import BackupTool, Summary, assert_backup_matches
 
 LIBRARY = {"documents": 30, "files_per_document": 1, "file_size": 2000, "seed": 9}
@@ -20,16 +22,25 @@ def wait_for_requests(emulator, process: subprocess.Popen[bytes], endpoint: str,
         time.sleep(0.005)
 
 
-def test_a_second_run_on_the_same_backup_exits_at_once(emulator, tmp_path):
+@pytest.mark.parametrize("backup", ["existing", "new"])
+def test_a_second_run_on_the_same_backup_exits_at_once(emulator, tmp_path, backup):
+    """An existing backup is locked before its listing; a new backup's folder, and so its lock, is made only once
+    the server has answered the first listing."""
     emulator.seed(**LIBRARY)
     tool = BackupTool(emulator, tmp_path)
+    if backup == "existing":
+        tool.run()
+        emulator.seed(**{**LIBRARY, "seed": 10})  # as much for the first run to do as in a new backup
     emulator.faults(latency_ms=50)
-    first = tool.start(stdin=None)
-    wait_for_requests(emulator, first, "GET /documents")  # the first run holds the lock from before its listing
+    emulator.reset_stats()
+    first = tool.start("--full", stdin=None)  # seeded documents carry old times: a full listing finds them
+    # Until the first run holds the lock: from before its listing, or for a new backup from its first download.
+    wait_for_requests(emulator, first, "GET /documents" if backup == "existing" else "GET /_content/{id}")
     second = tool.run(expect=1)
     assert f"Another mendeley-backup run (process {first.pid}) is working on {tool.backup}" in second.stderr
     assert len(second.stderr.strip().splitlines()) == 1, second.stderr
-    assert emulator.stats()["by_endpoint"]["GET /documents"] == 1  # the second listed nothing
+    if backup == "existing":
+        assert emulator.stats()["by_endpoint"]["GET /documents"] == 1  # the second listed nothing
     assert first.poll() is None  # it was refused while the first was still going
     _, stderr = first.communicate(timeout=120)
     assert first.returncode == 0, stderr

@@ -121,12 +121,16 @@ def test_a_user_folder_named_groups_stays_apart_from_the_groups(emulator, api, t
         "Lab folder/Lab paper", "Unfiled/Lab draft"]
 
 
-def test_an_unknown_group_is_reported_and_the_rest_backed_up(emulator, tmp_path, libraries):
+def test_an_unknown_group_is_a_usage_error_naming_the_groups_there_are(emulator, tmp_path, libraries):
     tool = BackupTool(emulator, tmp_path)
-    run = tool.run("--groups", "Lab reading list,No such group", expect=3)
-    assert run.summary == Summary(new=3, annotations=2)
-    assert "No such group" in run.stderr
-    assert [path.name for path in (tool.backup / "groups").iterdir()] == ["Lab reading list"]
+    run = tool.run("--groups", "Lab reading list,No such group", expect=2)
+    assert "--groups" in run.error_line and "'No such group'" in run.error_line
+    assert all(repr(name) in run.error_line for name in ("Lab reading list", "Équipe: Recherche/Π", "Not chosen"))
+    assert not tool.backup.exists()
+    config = tmp_path / "mendeley-backup.conf"
+    config.write_text("[backup]\ngroups = Lab reading lists\n")
+    run = tool.run("-c", str(config), expect=2)
+    assert f"groups in [backup] of {config}" in run.error_line and "'Lab reading lists'" in run.error_line
 
 
 def test_annotations_of_a_group_follow_it_incrementally(emulator, api, tmp_path, libraries):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
 import selectors
 import stat
@@ -250,3 +251,52 @@ def test_a_refresh_saved_at_once_survives_a_killed_run(emulator, tool, api):
     saved = read_json(tool.token_file)
     assert accepted(emulator, saved["access_token"])
     assert_private(tool.token_file)
+
+
+@pytest.mark.parametrize(("case", "reason"), [
+    ("missing", "There is no saved Mendeley login ({path} does not exist)"),
+    ("garbage", "The saved Mendeley login in {path} cannot be used: it is not JSON"),
+    ("not a token", "The saved Mendeley login in {path} cannot be used: it holds no usable token (no access_token)"),
+    ("expired, no refresh token",
+     "The saved Mendeley login in {path} has expired and has no refresh token to renew it"),
+])
+def test_why_a_saved_login_cannot_be_used_is_one_line_even_with_quiet(emulator, tool, paper, case, reason):
+    if case == "missing":
+        tool.token_file.unlink()
+    elif case == "garbage":
+        tool.token_file.write_text("{not json")
+    elif case == "not a token":
+        tool.token_file.write_text('{"refresh_token": "r"}')
+    else:
+        save_token(tool, {key: value for key, value in emulator.token().items() if key != "refresh_token"},
+                   expires_at=time.time() - 60)
+    line = tool.run("-q", expect=1, timeout=30).error_line
+    assert line.startswith(f"mendeley-backup: {reason.format(path=tool.token_file)}"), line
+    assert line.endswith(", and there is no terminal to log in from; run mendeley-backup once by hand (add "
+                         "--no-browser on a machine without a browser) to log in")
+    assert not tool.backup.exists()
+
+
+def test_a_first_login_says_where_it_was_saved(logged_out, paper):
+    run = browser_run(logged_out, "-q")
+    assert f"Logged in to Mendeley; the login is saved in {logged_out.token_file}" in run.stderr
+    assert run.stdout == "" and read_json(logged_out.token_file)["access_token"]
+
+
+def test_end_of_input_at_the_paste_prompt_stops_the_wait_at_once(logged_out, paper):
+    controller, terminal = pty.openpty()
+    process = logged_out.start("--no-browser", "-r", loopback_redirect_uri(), stdin=terminal)
+    os.close(terminal)
+    try:
+        read_until(process.stderr, re.compile(rb"paste here the address"), timeout=30)
+        started = time.monotonic()
+        os.write(controller, b"\x04")  # Ctrl-D at the start of a line: end of input
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(controller)
+    assert process.returncode == 1 and time.monotonic() - started < 5
+    assert "The login was given up at the terminal (end of input)" in stderr.decode().splitlines()[-1]
+    assert not logged_out.token_file.exists() and not logged_out.backup.exists()

@@ -518,9 +518,11 @@ def test_a_refused_refresh_with_a_person_there_logs_in_again(tmp_path: Path, end
 
 def test_no_saved_token_in_cron_fails_at_once(tmp_path: Path, endpoint: StandInTokenEndpoint,
                                               http: requests.Session, no_person: None) -> None:
+    s = settings(tmp_path, endpoint.host)
     with pytest.raises(LoginError) as e:
-        log_in(settings(tmp_path, endpoint.host), http)
-    assert str(e.value) == Login.NO_TERMINAL
+        log_in(s, http)
+    assert str(e.value).startswith(f"There is no saved Mendeley login ({s.token_file} does not exist), and there is "
+                                   "no terminal to log in from; run mendeley-backup once by hand")
     with pytest.raises(LoginError, match="Without a client secret"):
         log_in(settings(tmp_path, endpoint.host, secret=None), http)
 
@@ -617,7 +619,7 @@ def test_no_browser_with_stdin_ending_at_once_fails_at_once(tmp_path: Path, endp
     started = time.monotonic()
     with pytest.raises(LoginError) as e:
         log_in(settings(tmp_path, endpoint.host, open_browser=False), http)
-    assert str(e.value) == Login.NO_TERMINAL
+    assert str(e.value) == BrowserLogin.NO_TERMINAL
     assert time.monotonic() - started < 3
 
 

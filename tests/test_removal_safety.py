@@ -1,11 +1,11 @@
 """A backed-up document is removed only on positive evidence, only after a run without errors, never beyond
---max-delete without --force, and never through a symbolic link."""
+--max-delete without --force (the rest of such a run goes on), and never through a symbolic link."""
 
 from __future__ import annotations
 
 import time
 
-from tests.library import attach_file, delete_document, delete_file, trash_document
+from tests.library import attach_file, create_document, delete_document, delete_file, trash_document
 from tests.tool import (
     Summary,
     assert_backup_matches,
@@ -64,7 +64,7 @@ def test_a_listing_shorter_than_its_count_removes_nothing(emulator, api, tool):
     assert_backup_matches(tool.backup, emulator.library())
 
 
-def test_removing_most_of_the_backup_needs_force(emulator, api, tool):
+def test_removing_most_of_the_backup_needs_force_and_holds_back_only_the_removals(emulator, api, tool):
     emulator.seed(**SMALL)
     tool.run()
     documents = [document["id"] for document in emulator.library()["documents"]]
@@ -72,12 +72,16 @@ def test_removing_most_of_the_backup_needs_force(emulator, api, tool):
         delete_document(api, doc_id)
     for doc_id in documents[12:16]:
         trash_document(api, doc_id)
+    attach_file(api, documents[16], "new.pdf", b"%PDF-1.4 added while most went\n" * 50)
+    create_document(api, "Newcomer", ["Noe"])
     before = folder_files(tool.backup)
-    stopped = tool.run(expect=1)
-    assert "--force" in stopped.stderr and "16 of 20" in stopped.stderr, stopped.stderr
+    held = tool.run(expect=3)
+    assert "--force" in held.stderr and "16 of 20" in held.stderr, held.stderr
+    assert held.summary == Summary(new=1, updated=1)  # the rest of the run went on
     assert_nothing_lost(before, tool.backup)
-    assert len(document_folders(tool.backup)) == 20
-    assert tool.run("--max-delete", "75", expect=1).returncode == 1  # 80% is still more than 75%
+    assert len(document_folders(tool.backup)) == 21
+    assert_state_consistent(tool.backup)
+    assert tool.run("--max-delete", "75", expect=3).summary == Summary()  # 80% is still more than 75%
     assert tool.run("--force").summary == Summary(removed=16)
     assert_backup_matches(tool.backup, emulator.library())
 
@@ -97,8 +101,8 @@ def test_an_empty_listing_of_a_library_that_had_documents_removes_nothing_withou
     for document in emulator.library()["documents"]:
         delete_document(api, document["id"])
     before = folder_files(tool.backup)
-    stopped = tool.run("--full", expect=1)
-    assert "20 of 20" in stopped.stderr and "--force" in stopped.stderr, stopped.stderr
+    held = tool.run("--full", expect=3)
+    assert "20 of 20" in held.stderr and "--force" in held.stderr, held.stderr
     assert_nothing_lost(before, tool.backup)
     assert tool.run("--full", "--force").summary == Summary(removed=20)
     assert_backup_matches(tool.backup, emulator.library())

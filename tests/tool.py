@@ -8,14 +8,20 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import pty
 import re
+import selectors
 import shlex
 import socket
+import struct
 import subprocess
 import sys
+import termios
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +36,11 @@ SECRET = "emulator-secret"
 SUMMARY = re.compile(
     r"^(\d+) new documents were added\n(\d+) documents were removed\n(\d+) documents were updated\n"
     r"(\d+) documents were moved and possibly updated\n(\d+) annotations were added, changed or removed$", re.M)
+# The same lines in a dry run, worded as what would happen.
+WOULD_SUMMARY = re.compile(
+    r"^(\d+) new documents would be added\n(\d+) documents would be removed\n(\d+) documents would be updated\n"
+    r"(\d+) documents would be moved and possibly updated\n(\d+) annotations would be added, changed or removed$",
+    re.M)
 # Files of the backup that legitimately differ between two runs reaching the same content.
 VOLATILE = {"info.json", ".mendeley-backup.lock"}
 
@@ -54,6 +65,20 @@ class Run:
         match = SUMMARY.search(self.stdout)
         assert match, f"no summary in the output:\n{self.stdout}\n{self.stderr}"
         return Summary(*(int(group) for group in match.groups()))
+
+    @property
+    def dry_summary(self) -> Summary:
+        """The summary of a dry run."""
+        match = WOULD_SUMMARY.search(self.stdout)
+        assert match and not SUMMARY.search(self.stdout), f"no dry-run summary in the output:\n{self.stdout}"
+        return Summary(*(int(group) for group in match.groups()))
+
+    @property
+    def json(self) -> dict[str, Any]:
+        """The one JSON object a run with --json prints."""
+        lines = self.stdout.splitlines()
+        assert len(lines) == 1, f"not one line of JSON:\n{self.stdout}"
+        return json.loads(lines[0])
 
     @property
     def error_line(self) -> str:
@@ -128,6 +153,32 @@ class BackupTool:
         if not self.browser_log.exists():
             return []
         return [json.loads(line) for line in self.browser_log.read_text().splitlines()]
+
+
+def run_with_terminal_stderr(tool: BackupTool, *args: str, timeout: float = 60) -> tuple[Run, bytes]:
+    """Run the tool with stderr on an 80-column pseudo-terminal (a new one has no size, and tqdm draws nothing
+    in 0 columns) and stdout on a pipe: the run, and what the terminal got."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    process = tool.start(*args, stdin=subprocess.DEVNULL, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(controller, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not selector.select(deadline - time.monotonic()):
+                continue
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the tool has exited and the terminal is closed
+                break
+            if not chunk:
+                break
+            shown += chunk
+    os.close(controller)
+    stdout, _ = process.communicate(timeout=max(1.0, deadline - time.monotonic()))
+    return Run(process.returncode, stdout.decode(), ""), shown
 
 
 def loopback_redirect_uri() -> str:
