@@ -58,13 +58,14 @@ def group_matches(wanted: str, group: Mapping[str, Any]) -> bool:
 
 @dataclass(frozen=True)
 class HttpPolicy:
-    """How patient a run is with the network."""
+    """How patient a run is with the network, and how much of it a run may take."""
 
     retries: int = 5
     timeout_s: float = 30.0
     backoff_s: float = 0.5
     backoff_max_s: float = 30.0
     pool_size: int = 8
+    bwlimit: float | None = None  # bytes a second for all downloads together; None: no limit
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class LoginSettings:
 class BackupOptions:
     """How one library is backed up."""
 
-    jobs: int = 4
+    jobs: int | None = None  # None: adaptive (--jobs auto)
     dry_run: bool = False
     full: bool = False
     full_every_days: float = 7.0
@@ -130,6 +131,37 @@ def _positive_int(text: str) -> int:
 
 def _count(text: str) -> int:
     return _whole_number(text, 0)
+
+
+def _jobs(text: str) -> int | None:
+    """`auto` (None: adapted to the link and the server as the run goes) or a fixed number of parallel downloads."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        return _whole_number(text, 1)
+    except ValueError:
+        raise ValueError(f"{text!r} is neither auto nor a whole number of 1 or more") from None
+
+
+# The most parallel downloads --jobs auto opens.
+MAX_JOBS = 32
+RATE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def _rate(text: str) -> float | None:
+    """Bytes per second, `2M` being 2 MiB/s (K, M, G: powers of 1024, as rsync and curl read them); 0 or `none`: no
+    limit (None)."""
+    cleaned = text.strip().lower().removesuffix("/s").removesuffix("b")
+    if cleaned in ("", "none", "0"):
+        return None
+    unit = cleaned[-1] if cleaned[-1] in RATE_UNITS else ""
+    try:
+        value = float(cleaned[: len(cleaned) - len(unit)]) * RATE_UNITS[unit]
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 1:
+        raise ValueError(f"{text!r} is not a rate such as 500K or 2M (bytes a second), or none")
+    return value
 
 
 def _positive_float(text: str) -> float:
@@ -203,7 +235,8 @@ CONFIG_KEYS: dict[tuple[str, str], tuple[str, Callable[[str], Any]]] = {
     ("login-method", "browser"): ("browser", _boolean),
     ("backup", "output-dir"): ("output_dir", str),
     ("backup", "pattern"): ("pattern", _pattern),
-    ("backup", "jobs"): ("jobs", _positive_int),
+    ("backup", "jobs"): ("jobs", _jobs),
+    ("backup", "bwlimit"): ("bwlimit", _rate),
     ("backup", "retries"): ("retries", _count),
     ("backup", "timeout"): ("timeout", _positive_float),
     ("backup", "max-delete"): ("max_delete", _percent),
@@ -222,7 +255,8 @@ DEFAULTS: dict[str, Any] = {
     "browser": True,
     "output_dir": "backup",
     "pattern": "%authors/%year - %title",
-    "jobs": 4,
+    "jobs": None,  # auto
+    "bwlimit": None,
     "retries": 5,
     "timeout": 30.0,
     "max_delete": 50.0,
@@ -339,7 +373,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("--keep-trashed", action=yes_no, default=None,
         help=_about("keep documents moved to the Mendeley trash under .trash/ instead of removing them; they move "
                     "back if restored", "keep_trashed", "no"))
-    add("-j", "--jobs", type=_typed(_positive_int), metavar="N", help=_about("parallel downloads", "jobs", "4"))
+    add("-j", "--jobs", type=_typed(_jobs), metavar="auto|N",
+        help=_about("parallel downloads: auto adapts them to the link and the server (a few at first, more while "
+                    f"that pays, never more than {MAX_JOBS}, fewer when the server pushes back); a number fixes "
+                    "them", "jobs", "auto"))
+    add("--bwlimit", type=_typed(_rate), metavar="RATE",
+        help=_about("the most bytes a second all downloads together may take, such as 500K or 2M (K, M, G: 1024, "
+                    "1024², 1024³); none for no limit", "bwlimit", "none"))
     add("--retries", type=_typed(_count), metavar="N",
         help=_about("retries of a failed request (connection errors, timeouts, 429 and 5xx answers, downloads cut "
                     "short or damaged) with exponential backoff", "retries", "5"))
@@ -444,5 +484,6 @@ def load_settings(argv: Sequence[str] | None = None) -> Settings:
     return Settings(
         login=login, output_dir=Path(merged["output_dir"]).expanduser().absolute(), pattern=merged["pattern"],
         pattern_given=pattern_given,
-        http=HttpPolicy(retries=merged["retries"], timeout_s=merged["timeout"], pool_size=max(8, merged["jobs"] * 2)),
+        http=HttpPolicy(retries=merged["retries"], timeout_s=merged["timeout"],
+                        pool_size=2 * (merged["jobs"] or MAX_JOBS), bwlimit=merged["bwlimit"]),
         backup=backup, groups=merged["groups"], verbosity=verbosity, action=action, json=bool(arguments.json))

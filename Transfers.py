@@ -16,7 +16,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-MAX_TRANSFERS = 32
+from Config import MAX_JOBS
+
+MAX_TRANSFERS = MAX_JOBS
 START_TRANSFERS = 4
 # A measurement covers at least this long and this many rounds of the current number of transfers.
 WINDOW_S = 1.0

@@ -28,7 +28,7 @@ from MendeleyApi import MendeleyApi
 from Relayout import relayout_backup
 from Status import show_status
 from Summary import PROGRAM, report, report_stop
-from Transfers import Concurrency
+from Transfers import Bandwidth, Concurrency
 
 log = logging.getLogger(PROGRAM)
 
@@ -51,7 +51,7 @@ def back_up(settings: Settings) -> LibraryResult:
     transfers = Concurrency(settings.backup.jobs)
     http = make_session(settings.http, on_pushback=transfers.pushed_back)
     credentials = log_in(settings.login, http)
-    api = MendeleyApi(settings.login.api_host, http, credentials, settings.http)
+    api = MendeleyApi(settings.login.api_host, http, credentials, settings.http, Bandwidth(settings.http.bwlimit))
     return run_backup(api, settings, transfers)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from Applier import Applier, LibraryResult
+from Applier import Applier, Failure, LibraryResult
 from BackupFolder import LOCK_FILE, STATE_FILE, TEMP_DIR, BackupFolder
 from DocumentInfo import FileRecord
 from Errors import ApiError, FolderUnwritableError, LoginError
@@ -58,7 +58,8 @@ class Backup:
     def __init__(self, folder: BackupFolder, content: dict[str, bytes]) -> None:
         self.folder = folder
         self.root = folder.root
-        self.state = folder.open_state(PATTERN.text, pattern_given=False, dry_run=False)
+        self.state = folder.open_state(PATTERN.text, pattern_given=False)
+        folder.begin(self.state)
         self.api = FakeApi(content)
 
     def plan(self, snapshot: Snapshot) -> Plan:
@@ -194,8 +195,8 @@ def test_a_file_in_the_way_that_the_backup_did_not_write_fails_only_its_document
     (folder / "paper 1.pdf").write_bytes(b"the user's own file")
     _, result = backup.run(full(one, two))
     assert result.counts == Counter({NEW: 1})
-    assert len(result.failures) == 1 and result.failures[0].startswith("Doe/2024 - T 1: ")
-    assert "in the way and was not written by mendeley-backup" in result.failures[0]
+    assert len(result.failures) == 1 and result.failures[0].item == "Doe/2024 - T 1"
+    assert "in the way and was not written by mendeley-backup" in result.failures[0].error
     assert (folder / "paper 1.pdf").read_bytes() == b"the user's own file"
     assert backup.api.downloaded() == ["g2"]
     assert backup.state.entry("d1") is None and backup.state.document_at("Doe/2024 - T 2") == "d2"
@@ -206,7 +207,7 @@ def test_an_api_error_fails_one_document_only(backup):
     backup.api.errors["g2"] = ApiError("Could not download file g2: content answered 500")
     _, result = backup.run(full(*several(3)))
     assert result.counts == Counter({NEW: 2})
-    assert result.failures == ["Doe/2024 - T 2: Could not download file g2: content answered 500"]
+    assert result.failures == [Failure("Doe/2024 - T 2", "Could not download file g2: content answered 500")]
     assert sorted(backup.state.entries) == ["d1", "d3"]
     assert sorted(backup.files()) == ["Doe/2024 - T 1/info.json", "Doe/2024 - T 1/paper 1.pdf",
                                       "Doe/2024 - T 3/info.json", "Doe/2024 - T 3/paper 3.pdf"]
@@ -257,7 +258,8 @@ def test_one_refused_removal_does_not_hold_back_the_others(backup, tmp_path):
     result = applier.apply(plan)
     applier.remove(plan, result)
     assert result.counts == Counter({REMOVED: 1})
-    assert len(result.failures) == 1 and result.failures[0].startswith("Doe/2024 - T 1: could not remove: ")
+    assert len(result.failures) == 1 and result.failures[0].item == "Doe/2024 - T 1"
+    assert result.failures[0].error.startswith("could not remove: ")
     assert not (backup.root / "Roe").exists()
     assert (elsewhere / "2024 - T 1" / "paper 1.pdf").read_bytes() == CONTENT["g1"]
     assert (backup.root / "Doe").is_symlink() and sorted(backup.state.entries) == ["d1"]

@@ -40,7 +40,9 @@ def tree(root: Path) -> list[str]:
 
 @pytest.fixture
 def folder(tmp_path) -> Iterator[BackupFolder]:
+    """A new backup's folder, made as a run makes it once the server has answered."""
     with BackupFolder.opened(tmp_path / "backup", dry_run=False) as opened:
+        opened.begin(BackupState(PATTERN))
         yield opened
 
 
@@ -60,11 +62,12 @@ def umask() -> Iterator[Any]:
 def test_opened_creates_the_folder_with_its_lock_and_temporary_folder_and_tidies_up(tmp_path):
     root = tmp_path / "new" / "backup"
     with BackupFolder.opened(root, dry_run=False) as folder:
-        assert folder.root == root
-        assert tree(root) == sorted([LOCK_FILE, TEMP_DIR])
+        assert folder.root == root and not root.exists()  # a new backup is made only once the server answered
+        folder.begin(BackupState(PATTERN))
+        assert tree(root) == sorted([LOCK_FILE, STATE_FILE, TEMP_DIR])
         assert (root / LOCK_FILE).read_text().split() == [str(os.getpid())]
         assert folder.writer.temp_dir == root / TEMP_DIR
-    assert tree(root) == [LOCK_FILE]
+    assert tree(root) == [LOCK_FILE, STATE_FILE]
 
 
 def test_opened_removes_what_a_killed_run_left_in_the_temporary_folder(tmp_path):
@@ -80,6 +83,7 @@ def test_opened_removes_what_a_killed_run_left_in_the_temporary_folder(tmp_path)
 def test_a_second_open_of_a_locked_folder_names_the_holder_and_leaves_its_files(tmp_path):
     root = tmp_path / "backup"
     with BackupFolder.opened(root, dry_run=False) as folder:
+        folder.begin(BackupState(PATTERN))
         in_flight = folder.temp_path("paper.pdf")
         message = rf"\(process {os.getpid()}\) is working on {re.escape(str(root))};"
         with pytest.raises(FolderLockedError, match=message), \
@@ -94,12 +98,12 @@ def test_a_second_open_of_a_locked_folder_names_the_holder_and_leaves_its_files(
 def test_a_dry_run_creates_nothing(tmp_path):
     root = tmp_path / "backup"
     with BackupFolder.opened(root, dry_run=True) as folder:
-        state = folder.open_state(PATTERN, pattern_given=True, dry_run=True)
+        state = folder.open_state(PATTERN, pattern_given=True)
         assert state.pattern == PATTERN and state.entries == {}
     assert not root.exists()
     root.mkdir()
     with BackupFolder.opened(root, dry_run=True) as folder:
-        folder.open_state(PATTERN, pattern_given=True, dry_run=True)
+        folder.open_state(PATTERN, pattern_given=True)
     assert os.listdir(root) == []
 
 
@@ -110,7 +114,7 @@ def test_a_folder_with_other_content_and_no_state_is_refused_untouched(tmp_path)
     for dry_run in (False, True):
         with pytest.raises(NotABackupError, match=r"not empty .* 'Documents'"), \
                 BackupFolder.opened(root, dry_run) as folder:
-            folder.open_state(PATTERN, pattern_given=False, dry_run=dry_run)
+            folder.open_state(PATTERN, pattern_given=False)
     assert tree(root) == ["Documents", "notes.txt"]
     assert (root / "notes.txt").read_bytes() == b"mine"
 
@@ -120,29 +124,30 @@ def test_a_folder_a_killed_first_run_left_before_its_state_is_taken(tmp_path):
     (root / TEMP_DIR).mkdir(parents=True)
     (root / LOCK_FILE).write_text("12345\n")
     with BackupFolder.opened(root, dry_run=False) as folder:
-        folder.open_state(PATTERN, pattern_given=False, dry_run=False)
+        folder.begin(folder.open_state(PATTERN, pattern_given=False))
     assert tree(root) == [LOCK_FILE, STATE_FILE]
 
 
 def test_a_backup_folder_that_cannot_be_created_is_one_error(tmp_path):
     (tmp_path / "file").write_bytes(b"")
     with pytest.raises(BackupFolderError, match="Cannot create the backup folder"), \
-            BackupFolder.opened(tmp_path / "file" / "backup", dry_run=False):
-        pass
+            BackupFolder.opened(tmp_path / "file" / "backup", dry_run=False) as folder:
+        folder.begin(BackupState(PATTERN))
 
 
 def test_a_full_disk_during_a_run_is_one_line(tmp_path):
     with pytest.raises(FolderUnwritableError, match="the disk is full"), \
-            BackupFolder.opened(tmp_path / "backup", dry_run=False):
+            BackupFolder.opened(tmp_path / "backup", dry_run=False) as folder:
+        folder.begin(BackupState(PATTERN))
         raise OSError(errno.ENOSPC, "No space left on device")
-    assert tree(tmp_path / "backup") == [LOCK_FILE]
+    assert tree(tmp_path / "backup") == [LOCK_FILE, STATE_FILE]
 
 
 # The state ---------------------------------------------------------------------------------------------------
 
 
 def test_a_new_state_is_written_at_once(folder):
-    state = folder.open_state(PATTERN, pattern_given=False, dry_run=False)
+    state = folder.open_state(PATTERN, pattern_given=False)
     assert state.pattern == PATTERN and not state.from_original
     data = read_json(folder.root / STATE_FILE)
     assert (data["documents"], data["pattern"], data["last_backup_time"]) == ({}, PATTERN, None)
@@ -153,10 +158,10 @@ def test_an_existing_state_is_loaded_and_keeps_its_pattern(folder, caplog):
     stored.record("d1", Entry(path="T", files={"f1": FileRecord("paper.pdf", SHA, 3, 4)}))
     folder.save_state(stored)
     with caplog.at_level(logging.WARNING):
-        assert state_json(folder.open_state(PATTERN, pattern_given=False, dry_run=False)) == state_json(stored)
+        assert state_json(folder.open_state(PATTERN, pattern_given=False)) == state_json(stored)
     assert caplog.records == []
     with caplog.at_level(logging.WARNING):
-        state = folder.open_state(PATTERN, pattern_given=True, dry_run=False)
+        state = folder.open_state(PATTERN, pattern_given=True)
     assert state.pattern == "%title"
     assert [record.levelno for record in caplog.records] == [logging.WARNING]
     assert "'%title'" in caplog.text and repr(PATTERN) in caplog.text
@@ -183,8 +188,9 @@ def test_a_state_saved_is_loaded_whole(folder):
     assert dict(loaded.groups) == {"g1": "groups/Lab"}
 
 
-def test_no_state_file_is_no_state(folder):
-    assert folder.load_state() is None
+def test_no_state_file_is_no_state(tmp_path):
+    with BackupFolder.opened(tmp_path / "backup", dry_run=False) as folder:
+        assert folder.load_state() is None
 
 
 def test_a_state_the_original_tool_wrote_gives_legacy_entries(tmp_path):
@@ -199,7 +205,7 @@ def test_a_state_the_original_tool_wrote_gives_legacy_entries(tmp_path):
                 "documents": {"d1": "Doe/2024 - T", "d2": "Roe/2023 - U"}}
     (root / STATE_FILE).write_text(json.dumps(original, indent=4))
     with BackupFolder.opened(root, dry_run=False) as folder:
-        state = folder.open_state("%title", pattern_given=False, dry_run=False)
+        state = folder.open_state("%title", pattern_given=False)
     assert state.from_original and state.pattern == PATTERN
     assert state.cutoff == datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
     assert state.entries == {
@@ -221,7 +227,7 @@ def test_a_state_naming_one_folder_for_two_documents_is_refused(folder):
 def test_json_that_is_not_a_state_is_refused(folder, text):
     (folder.root / STATE_FILE).write_text(text)
     with pytest.raises(BackupFolderError, match=STATE_FILE):
-        folder.open_state(PATTERN, pattern_given=False, dry_run=False)
+        folder.open_state(PATTERN, pattern_given=False)
     assert (folder.root / STATE_FILE).read_text() == text
 
 

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from Config import load_settings
 from tests.library import attach_file, create_document
 from tests.tool import SECRET, BackupTool, Summary, loopback_redirect_uri, read_json, state_of
 
@@ -123,7 +124,8 @@ def test_the_readme_spelling_author_means_authors(tool, paper, where):
 
 
 @pytest.mark.parametrize("args", [
-    ("-j", "0"), ("-p", "%authors/%journal"), ("-p", "100%"), ("-i", "my-app"), ("--max-delete", "150"),
+    ("-j", "0"), ("-j", "fast"), ("--bwlimit", "2x"), ("--bwlimit", "-5M"),
+    ("-p", "%authors/%journal"), ("-p", "100%"), ("-i", "my-app"), ("--max-delete", "150"),
     ("--api-host", "ftp://example.org"), ("--timeout", "-1"), ("--retries", "many"), ("--no-such-option",),
 ], ids=lambda args: " ".join(args))
 def test_a_bad_value_on_the_command_line_is_a_usage_error(tool, paper, args):
@@ -158,3 +160,19 @@ def test_a_pattern_given_for_an_existing_backup_is_ignored_with_a_warning(tool, 
     assert run.summary == Summary(new=1)
     assert (tool.backup / "T 2/info.json").is_file()
     assert state_of(tool.backup)["pattern"] == "%title"
+
+
+@pytest.mark.parametrize(("args", "jobs", "bwlimit"), [
+    ((), None, None), (("-j", "auto"), None, None), (("-j", "6"), 6, None),
+    (("--bwlimit", "2M"), None, 2 * 2**20), (("--bwlimit", "500K"), None, 500 * 2**10),
+    (("--bwlimit", "1500"), None, 1500), (("--bwlimit", "none"), None, None),
+    (("--bwlimit", "1.5m/s"), None, 1.5 * 2**20)])
+def test_jobs_and_bandwidth_limit_are_read_as_given(tmp_path, args, jobs, bwlimit):
+    settings = load_settings(["-c", str(write_config(tmp_path / "empty.conf", "")), *args])
+    assert (settings.backup.jobs, settings.http.bwlimit) == (jobs, bwlimit)
+
+
+def test_a_run_with_a_fixed_number_of_jobs_and_a_bandwidth_limit_backs_up_the_library(tool, emulator, paper):
+    run = tool.run("-j", "2", "--bwlimit", "64K")
+    assert run.summary == Summary(new=1)
+    assert (tool.backup / "Doe & Roe/2024 - T 1/paper.pdf").read_bytes() == PDF

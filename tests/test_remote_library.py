@@ -4,7 +4,7 @@ request it was asked, with its arguments."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -45,8 +45,12 @@ class FakeApi:
         self.calls.append((name, {key: value for key, value in arguments.items() if value is not None}))
         return self.answers.get(key, listing())
 
-    def documents(self, group_id: str | None = None, modified_since: datetime | None = None) -> Listing:
-        return self._answer("documents", "documents", group_id=group_id, modified_since=modified_since)
+    def documents(self, group_id: str | None = None, modified_since: datetime | None = None,
+                  on_page: Callable[[Listing], None] | None = None) -> Listing:
+        listing = self._answer("documents", "documents", group_id=group_id, modified_since=modified_since)
+        if on_page is not None:
+            on_page(listing)
+        return listing
 
     def document(self, document_id: str) -> dict[str, Any] | None:
         self.calls.append(("document", {"document_id": document_id}))
