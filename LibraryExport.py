@@ -1,13 +1,19 @@
 """Keeps `library.bib` and `library.ris` at the top of a backed-up library, written after a run that changed
-something (or when they are missing), from what the backup holds on disk."""
+something (or when they are missing), from the export cache plus what changed: only new and changed documents
+are read from disk and rendered (see ExportCache). Both files are streamed through the backup's atomic writer.
+"""
 
+import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from BibtexExport import bibtex_parts
-from DocumentInfo import AtomicWriter, BackupState, read_annotations, read_document_info
-from Export import ExportEntry, keyed_entries
+from DocumentInfo import AtomicWriter, BackupState, Entry, read_annotations, read_document_info
+from Export import ExportEntry
+from ExportCache import ExportCache, render
+from JabRefGroups import folder_groups_blocks
 from LocalFiles import inside
 from RisExport import ris_parts
 
@@ -15,26 +21,58 @@ log = logging.getLogger(__name__)
 
 BIBTEX_FILE = "library.bib"
 RIS_FILE = "library.ris"
+EXPORT_CACHE = ".mendeley-backup-export.cache"
 
 
-def write_exports(root: Path, state: BackupState, writer: AtomicWriter, force: bool) -> None:
+def write_exports(root: Path, state: BackupState, writer: AtomicWriter, force: bool,
+                  changed: Collection[str] = ()) -> None:
     """Write both exports when `force` is set or one of them is missing."""
     if not force and (root / BIBTEX_FILE).exists() and (root / RIS_FILE).exists():
         return
-    keyed = keyed_entries(export_entries(root, state))
-    # Written entry by entry: the text of a large library's exports is never held whole.
-    writer.write_chunks(root / BIBTEX_FILE, (part.encode("utf-8") for part in bibtex_parts(keyed)))
-    writer.write_chunks(root / RIS_FILE, (part.encode("utf-8") for part in ris_parts(keyed)))
-    log.info("Wrote %s and %s with %d entries", BIBTEX_FILE, RIS_FILE, len(keyed))
+    update_exports(root, state.entries, changed, state.folders, writer)
 
 
-def export_entries(root: Path, state: BackupState) -> Iterator[ExportEntry]:
-    """One export entry per document in the library (not those kept from the trash), files relative to `root`."""
-    for doc_id, entry in sorted(state.entries.items()):
-        if entry.trashed:
-            continue
-        folder = inside(root, entry.path)
-        document = read_document_info(folder)[0] or {"id": doc_id}
-        yield ExportEntry(document=document,
-                          file_paths=[f"{entry.path}/{record.name}" for record in entry.files.values()],
-                          annotations=read_annotations(folder) if entry.annotations else [])
+def update_exports(root: Path, entries: Mapping[str, Entry], changed: Collection[str],
+                   folders: Mapping[str, Mapping[str, Any]], writer: AtomicWriter) -> None:
+    """Bring the export cache up to date with the library's entries (those kept from the trash left out),
+    rendering the documents that are new, changed since they were cached, or in `changed` (ids changed or
+    removed this run), then write both exports from it, the folder tree (the API's folders by id) as JabRef
+    groups."""
+    library = {doc_id: entry for doc_id, entry in entries.items() if not entry.trashed}
+    with ExportCache(root / EXPORT_CACHE) as cache:
+        cache.begin()
+        current = ((doc_id, fingerprint(library[doc_id]), sorted(set(library[doc_id].folder_uuids)))
+                   for doc_id in sorted(library))
+        stale = cache.sync(current, frozenset(changed))
+        for doc_id in stale:
+            entry = library[doc_id]
+            cache.put(render(doc_id, export_entry(root, doc_id, entry), fingerprint(entry)))
+        rekeyed = cache.assign_keys()
+        cache.commit()
+        # Written entry by entry: the text of a large library's exports is never held whole.
+        groups = folder_groups_blocks(folders, cache.folder_keys)
+        writer.write_chunks(root / BIBTEX_FILE, encoded(bibtex_parts(cache.texts("bib"), groups)))
+        writer.write_chunks(root / RIS_FILE, encoded(ris_parts(cache.texts("ris"))))
+        log.info("Wrote %s and %s with %d entries (%d rendered, %d keys changed)", BIBTEX_FILE, RIS_FILE,
+                 cache.count(), len(stale), rekeyed)
+
+
+def encoded(parts: Iterator[str]) -> Iterator[bytes]:
+    return (part.encode("utf-8") for part in parts)
+
+
+def fingerprint(entry: Entry) -> str:
+    """What a document's export entry is made from, as the state knows it: a change in the document
+    (`last_modified`), its folder, its files or its annotations changes it."""
+    made_from = (entry.path, entry.last_modified, [(file_id, record.name) for file_id, record in entry.files.items()],
+                 sorted(entry.annotations.items()))
+    return hashlib.blake2b(repr(made_from).encode(), digest_size=16).hexdigest()
+
+
+def export_entry(root: Path, doc_id: str, entry: Entry) -> ExportEntry:
+    """A document's export entry, from its folder in the backup; files relative to `root`."""
+    folder = inside(root, entry.path)
+    return ExportEntry(document=read_document_info(folder)[0] or {"id": doc_id},
+                       file_paths=[f"{entry.path}/{record.name}" for record in entry.files.values()],
+                       annotations=read_annotations(folder) if entry.annotations else [],
+                       folder_ids=sorted(set(entry.folder_uuids)))

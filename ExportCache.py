@@ -1,0 +1,195 @@
+"""The export cache: each document's rendered BibTeX entry and RIS record, kept in an SQLite file in the
+backup, so that a run rewrites `library.bib` and `library.ris` from the cache plus what changed instead of
+reading and rendering every document again.
+
+Per document it keeps what the export needs without the document: its position (created, id), the key it
+wants (and whether that is its own), the entry and record with a mark where the key goes, the folders that
+hold it, a fingerprint of what they were rendered from, and the key it was last given. Keys are assigned over
+the whole library from the cached wanted keys alone, so a new key costs no rendering. Everything is read back
+in order with database cursors: a library of any size is never held in memory.
+
+The cache is derived data. It is rebuilt when missing, unreadable, or made by another version of the export
+code (its `version`, a hash of the export modules' source); a run killed while it is updated leaves it as it
+was before the update (SQLite's transactions).
+"""
+
+import hashlib
+import logging
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import BibtexExport
+import CitationKeys
+import DocumentFields
+import Export
+import JabRefGroups
+import RisExport
+from CitationKeys import KeyAssigner
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE entries (
+    doc_id TEXT PRIMARY KEY, created TEXT NOT NULL, fingerprint TEXT NOT NULL, folders TEXT NOT NULL,
+    wanted TEXT NOT NULL, own INTEGER NOT NULL, label TEXT NOT NULL, assigned TEXT NOT NULL DEFAULT '',
+    bib TEXT NOT NULL, ris TEXT NOT NULL);
+CREATE INDEX entries_order ON entries (created, doc_id);
+CREATE TABLE members (folder_id TEXT NOT NULL, doc_id TEXT NOT NULL, PRIMARY KEY (folder_id, doc_id))
+    WITHOUT ROWID;
+"""
+FOLDER_SEPARATOR = "\n"  # folder ids never hold one
+
+
+def code_version() -> str:
+    """A hash of everything the cached texts depend on: the export modules' source and anyascii's version."""
+    digest = hashlib.sha256(SCHEMA.encode())
+    for module in (BibtexExport, RisExport, Export, CitationKeys, DocumentFields, JabRefGroups):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    digest.update(metadata.version("anyascii").encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A document as the cache keeps it."""
+
+    doc_id: str
+    created: str
+    fingerprint: str
+    folders: Sequence[str]
+    wanted: str
+    own: bool
+    label: str
+    bib: str
+    ris: str
+
+
+def render(doc_id: str, entry: Export.ExportEntry, fingerprint: str) -> Rendered:
+    document = entry.document
+    wanted = CitationKeys.wanted_key(document)
+    return Rendered(doc_id, DocumentFields.text(document.get("created")), fingerprint,
+                    sorted(set(entry.folder_ids)), wanted.key, wanted.own, CitationKeys.describe(document),
+                    BibtexExport.bibtex_entry_text(entry), RisExport.ris_record_text(entry))
+
+
+class ExportCache:
+    """One backup's export cache (see the module docstring); use as a context manager."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = self._open()
+
+    def __enter__(self) -> "ExportCache":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._db.close()
+
+    def _open(self) -> sqlite3.Connection:
+        version = code_version()
+        db = None
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None)
+            found = db.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()
+            if found and found[0] == version:
+                return db
+        except sqlite3.DatabaseError:  # no such table, or not a database at all
+            pass
+        if db is not None:
+            db.close()
+        log.info("Building the export cache %s", self.path)
+        self.path.unlink(missing_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None)
+        db.executescript(SCHEMA)
+        db.execute("INSERT INTO meta VALUES ('version', ?)", (version,))
+        return db
+
+    def begin(self) -> None:
+        self._db.execute("BEGIN")
+
+    def commit(self) -> None:
+        self._db.execute("COMMIT")
+
+    def sync(self, current: Iterable[tuple[str, str, Sequence[str]]], changed: frozenset[str]) -> list[str]:
+        """Given the library's documents as (id, fingerprint, folder ids) in id order, remove the cached ones that
+        are gone, update the folders of those that moved, and answer the ids to render again: new ones, changed
+        ones (another fingerprint, or in `changed`)."""
+        rows: Iterator[tuple[str, str, str]] = iter(
+            self._db.execute("SELECT doc_id, fingerprint, folders FROM entries ORDER BY doc_id"))
+        row = next(rows, None)
+        stale: list[str] = []
+        gone: list[str] = []
+        moved: list[tuple[str, Sequence[str]]] = []
+        for doc_id, fingerprint, folders in current:
+            while row is not None and row[0] < doc_id:
+                gone.append(row[0])
+                row = next(rows, None)
+            if row is None or row[0] != doc_id:
+                stale.append(doc_id)
+                continue
+            if row[1] != fingerprint or doc_id in changed:
+                stale.append(doc_id)
+            elif row[2] != FOLDER_SEPARATOR.join(folders):
+                moved.append((doc_id, folders))
+            row = next(rows, None)
+        gone.extend(doc_id for doc_id, *_ in ([row] if row else []) + list(rows))
+        self._db.executemany("DELETE FROM entries WHERE doc_id = ?", ((doc_id,) for doc_id in gone))
+        self._db.executemany("DELETE FROM members WHERE doc_id = ?", ((doc_id,) for doc_id in gone))
+        for doc_id, folders in moved:
+            self._set_folders(doc_id, folders)
+        log.debug("Export cache: %d document(s) to render, %d removed, %d moved between folders",
+                  len(stale), len(gone), len(moved))
+        return stale
+
+    def put(self, rendered: Rendered) -> None:
+        """Keep a document's rendered texts (new, or replacing the old ones)."""
+        r = rendered
+        self._db.execute(
+            "INSERT INTO entries (doc_id, created, fingerprint, folders, wanted, own, label, bib, ris) "
+            "VALUES (?, ?, ?, '', ?, ?, ?, ?, ?) ON CONFLICT (doc_id) DO UPDATE SET created = excluded.created, "
+            "fingerprint = excluded.fingerprint, wanted = excluded.wanted, own = excluded.own, "
+            "label = excluded.label, bib = excluded.bib, ris = excluded.ris",
+            (r.doc_id, r.created, r.fingerprint, r.wanted, int(r.own), r.label, r.bib, r.ris))
+        self._set_folders(r.doc_id, r.folders)
+
+    def _set_folders(self, doc_id: str, folders: Sequence[str]) -> None:
+        self._db.execute("UPDATE entries SET folders = ? WHERE doc_id = ?", (FOLDER_SEPARATOR.join(folders), doc_id))
+        self._db.execute("DELETE FROM members WHERE doc_id = ?", (doc_id,))
+        self._db.executemany("INSERT INTO members VALUES (?, ?)", ((folder, doc_id) for folder in folders))
+
+    def assign_keys(self) -> int:
+        """Give every document its key (own keys first, then generated ones, each oldest first) and keep the
+        keys that changed; how many did."""
+        assigner = KeyAssigner()
+        ordered = "ORDER BY created, doc_id"
+        keys: dict[str, str] = {}
+        for doc_id, wanted, label in self._db.execute(f"SELECT doc_id, wanted, label FROM entries WHERE own {ordered}"):
+            keys[doc_id] = assigner.own(wanted, label)
+        changes = []
+        for doc_id, wanted, own, assigned in self._db.execute(
+                f"SELECT doc_id, wanted, own, assigned FROM entries {ordered}"):
+            key = keys.pop(doc_id) if own else assigner.generated(wanted)
+            if key != assigned:
+                changes.append((key, doc_id))
+        self._db.executemany("UPDATE entries SET assigned = ? WHERE doc_id = ?", changes)
+        return len(changes)
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+    def texts(self, column: str) -> Iterator[str]:
+        """Each document's `bib` or `ris` text with its key, in export order."""
+        assert column in ("bib", "ris")
+        mark = BibtexExport.KEY_MARK if column == "bib" else RisExport.KEY_MARK
+        for key, text in self._db.execute(f"SELECT assigned, {column} FROM entries ORDER BY created, doc_id"):
+            yield text.replace(mark, key)
+
+    def folder_keys(self, folder_id: str) -> list[str]:
+        """The keys of a folder's documents, in export order."""
+        return [key for (key,) in self._db.execute(
+            "SELECT e.assigned FROM members m JOIN entries e ON e.doc_id = m.doc_id WHERE m.folder_id = ? "
+            "ORDER BY e.created, e.doc_id", (folder_id,))]
