@@ -27,14 +27,16 @@ from bibtexparser.middlewares import default_unparse_stack
 from bibtexparser.model import Block, Entry, Field, ImplicitComment
 from pylatexenc.latexencode import RULE_DICT, UnicodeToLatexConversionRule, UnicodeToLatexEncoder
 
-from DocumentFields import identifier, iso_date, keywords_and_tags, month_number, people, text, texts
+from DocumentFields import identifier, iso_date, keywords_and_tags, month_number, text, texts
 from Export import (
     ExportEntry,
     annotation_notes,
+    contributors,
     document_note,
     institution,
     keyed_entries,
     place,
+    visible,
     work_type,
 )
 from JabRefGroups import groups_comments
@@ -210,16 +212,16 @@ def bibtex_fields(entry: ExportEntry) -> list[Field]:
     fields: list[Field] = []
 
     def add(name: str, value: str, encode: Callable[[str], str] = latex_escape) -> None:
-        value = value.replace("\x00", "")  # NUL marks the key in the export cache
+        value = visible(value)  # NUL marks the key in the export cache
         if value:
             fields.append(Field(name, encode(value)))
 
     def as_is(value: str) -> str:
         return value
 
-    add("author", bibtex_names(people(doc, "authors")), as_is)
-    add("editor", bibtex_names(people(doc, "editors")), as_is)
-    add("translator", bibtex_names(people(doc, "translators")), as_is)
+    add("author", bibtex_names(contributors(doc, "authors")), as_is)
+    add("editor", bibtex_names(contributors(doc, "editors")), as_is)
+    add("translator", bibtex_names(contributors(doc, "translators")), as_is)
     add("title", text(doc.get("title")))
     add("shorttitle", text(doc.get("short_title")))
     source, code = text(doc.get("source")), text(doc.get("code"))

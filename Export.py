@@ -6,12 +6,13 @@ their keys from `CitationKeys`. Where each Mendeley field goes is in docs/EXPORT
 
 import itertools
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from CitationKeys import assign_keys
-from DocumentFields import paragraphs, plain_text, text, texts
+from DocumentFields import paragraphs, people, plain_text, text, texts
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,21 @@ def keyed_entries(entries: Iterable[ExportEntry]) -> list[tuple[str, ExportEntry
 
 
 # ---------------------------------------------------------------- values both formats write alike
+
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def visible(value: str) -> str:
+    """A text without control characters (white space apart), which no reader wants."""
+    return _CONTROL.sub("", value)
+
+
+def contributors(document: Mapping[str, Any], role: str) -> list[tuple[str, str]]:
+    """The document's authors, editors or translators as (last, first) to write: `people`, without control
+    characters; a person whose last name was nothing else keeps the first name as the name."""
+    found = [(visible(last).strip(), visible(first).strip()) for last, first in people(document, role)]
+    return [(last, first) if last else (first, "") for last, first in found if last or first]
+
 
 
 def institution(document: Mapping[str, Any]) -> str:

@@ -22,8 +22,8 @@ from urllib.parse import quote
 
 import rispy
 
-from DocumentFields import identifier, iso_date, keywords_and_tags, month_number, people, text, texts
-from Export import ExportEntry, institution, keyed_entries, notes, place, work_type
+from DocumentFields import identifier, iso_date, keywords_and_tags, month_number, text, texts
+from Export import ExportEntry, contributors, institution, keyed_entries, notes, place, work_type
 
 RIS_TYPES = {
     "journal": "JOUR",
@@ -154,9 +154,9 @@ def ris_lines(entry: ExportEntry, key: str = KEY_MARK) -> dict[str, list[str]]:
     record.add("TY", kind)
     record.add("TI", text(doc.get("title")))
     record.add("ST", text(doc.get("short_title")))
-    record.add("AU", *ris_names(people(doc, "authors")))
-    record.add("ED", *ris_names(people(doc, "editors")))  # Zotero: editor whatever the type; JabRef: editor
-    record.add("A4", *ris_names(people(doc, "translators")))  # Zotero: translator
+    record.add("AU", *ris_names(contributors(doc, "authors")))
+    record.add("ED", *ris_names(contributors(doc, "editors")))  # Zotero: editor whatever the type; JabRef: editor
+    record.add("A4", *ris_names(contributors(doc, "translators")))  # Zotero: translator
     record.add_to(SERIES_EDITOR_TAGS, kind, "Series editor", text(doc.get("series_editor")))
     record.add_to(SOURCE_TAGS, kind, "Publication", text(doc.get("source")))
     record.add_to(CODE_TAGS, kind, "Code", text(doc.get("code")))
