@@ -158,7 +158,7 @@ def jabref_file_field(paths: Sequence[str]) -> str:
     for path in paths:
         openers, closers = unmatched_braces(path)
         kind = PurePosixPath(path).suffix.lstrip(".").upper()
-        item = "{" * openers + ":" + jabref_path(path) + ":" + kind + "}" * closers
+        item = "{" * openers + ":" + jabref_path(path) + ":" + jabref_path(kind) + "}" * closers
         if braces_are_safe(item):
             items.append(item)
         else:  # nested deeper than MAX_BRACE_DEPTH, or a backslash before a brace (not in the backup's names)
