@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from BibtexExport import bibtex_parts
-from DocumentInfo import AtomicWriter, BackupState, Entry, read_annotations, read_document_info
+from DocumentInfo import FOLDERS_FILE, AtomicWriter, BackupState, Entry, read_annotations, read_document_info, read_json
 from Export import ExportEntry
 from ExportCache import ExportCache, render
 from JabRefGroups import folder_groups_blocks
@@ -26,10 +26,14 @@ EXPORT_CACHE = ".mendeley-backup-export.cache"
 
 def write_exports(root: Path, state: BackupState, writer: AtomicWriter, force: bool,
                   changed: Collection[str] = ()) -> None:
-    """Write both exports when `force` is set or one of them is missing."""
+    """Write both exports when `force` is set or one of them is missing. The folder tree is folders.json's,
+    which a run writes before the exports, while the state takes the run's tree only at its very end."""
     if not force and (root / BIBTEX_FILE).exists() and (root / RIS_FILE).exists():
         return
-    update_exports(root, state.entries, changed, state.folders, writer)
+    listed = read_json(root / FOLDERS_FILE)
+    folders = {str(f["id"]): f for f in listed if isinstance(f, dict) and "id" in f} if isinstance(listed, list) \
+        else state.folders
+    update_exports(root, state.entries, changed, folders, writer)
 
 
 def update_exports(root: Path, entries: Mapping[str, Entry], changed: Collection[str],

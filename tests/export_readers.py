@@ -1,6 +1,6 @@
-"""Readers of the exports written here from the formats' descriptions, independent of the writers: a strict RIS
-reader, JabRef's `file` field, JabRef's group tree (format version 3), and what Zotero's RIS import does to a
-value before it uses it (HTML unescaping) and to an attachment path (resolving it).
+"""Readers of the exports written here from the formats' descriptions, independent of the writers: LaTeX text
+(pylatexenc), a strict RIS reader, JabRef's `file` field, JabRef's group tree (format version 3), and what
+Zotero's RIS import does to a value before it uses it (HTML unescaping) and to an attachment path (resolving it).
 """
 
 from __future__ import annotations
@@ -9,6 +9,38 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
+
+from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
+
+
+def _latex_decoder() -> LatexNodes2Text:
+    # pylatexenc's decoder lacks \textbraceleft/\textbraceright (standard LaTeX2e text commands) and
+    # turns \textasciicircum into the modifier letter ˆ: teach it what LaTeX prints for them.
+    context = get_default_latex_context_db()
+    context.add_context_category(
+        "export-test",
+        prepend=True,
+        macros=[
+            MacroTextSpec("textbraceleft", "{"),
+            MacroTextSpec("textbraceright", "}"),
+            MacroTextSpec("textasciicircum", "^"),
+        ],
+    )
+    return LatexNodes2Text(latex_context=context)
+
+
+DECODER = _latex_decoder()
+
+
+def squash(value: str) -> str:
+    """Whitespace runs as one space (LaTeX, BibTeX and RIS readers all treat them so)."""
+    return " ".join(value.split())
+
+
+def latex_to_text(value: str) -> str:
+    """A BibTeX field's text as LaTeX prints it, white space folded."""
+    return squash(DECODER.latex_to_text(value))
+
 
 RIS_LINE = re.compile(r"([A-Z][A-Z0-9])  - ?(.*)")
 

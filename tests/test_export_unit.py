@@ -16,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pybtex.database import parse_string
-from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 from pylatexenc.latexencode import RULE_DICT, UnicodeToLatexConversionRule, UnicodeToLatexEncoder
 
 import BibtexExport
@@ -27,37 +26,9 @@ import RisExport
 from BibtexExport import bibtex_text
 from Export import ExportEntry
 from RisExport import ris_text
-from tests.export_readers import jabref_file_paths, read_ris, zotero_unescape
+from tests.export_readers import jabref_file_paths, latex_to_text, read_ris, squash, zotero_unescape
 
 # ---------------------------------------------------------------- independent readers
-
-
-def _latex_decoder() -> LatexNodes2Text:
-    # pylatexenc's decoder lacks \textbraceleft/\textbraceright (standard LaTeX2e text commands) and
-    # turns \textasciicircum into the modifier letter ˆ: teach it what LaTeX prints for them.
-    context = get_default_latex_context_db()
-    context.add_context_category(
-        "export-test",
-        prepend=True,
-        macros=[
-            MacroTextSpec("textbraceleft", "{"),
-            MacroTextSpec("textbraceright", "}"),
-            MacroTextSpec("textasciicircum", "^"),
-        ],
-    )
-    return LatexNodes2Text(latex_context=context)
-
-
-DECODER = _latex_decoder()
-
-
-def squash(value: str) -> str:
-    """Whitespace runs as one space (LaTeX, BibTeX and RIS readers all treat them so)."""
-    return " ".join(value.split())
-
-
-def latex_to_text(value: str) -> str:
-    return squash(DECODER.latex_to_text(value))
 
 
 def parse_bibtex(text: str) -> Any:
