@@ -172,7 +172,8 @@ def annotations_of(library: dict[str, Any], doc_id: str) -> list[dict[str, Any]]
 
 
 # What a backup holds besides its documents' folders (and groups/, which these checks leave to group tests).
-BACKUP_OWN_FILES = {"info.json", ".mendeley-backup.lock", "folders.json", "library.bib", "library.ris"}
+BACKUP_OWN_FILES = {"info.json", ".mendeley-backup.lock", "folders.json", "library.bib", "library.ris",
+                    ".mendeley-backup-export.cache"}
 TEMP_FOLDER = ".mendeley-backup-tmp"
 # Files a run rewrites: their bytes may change between runs, their presence may not.
 REWRITTEN = (".json", ".bib", ".ris")
