@@ -38,8 +38,9 @@ CREATE TABLE entries (
     wanted TEXT NOT NULL, own INTEGER NOT NULL, label TEXT NOT NULL, assigned TEXT NOT NULL DEFAULT '',
     bib TEXT NOT NULL, ris TEXT NOT NULL);
 CREATE INDEX entries_order ON entries (created, doc_id);
-CREATE TABLE members (folder_id TEXT NOT NULL, doc_id TEXT NOT NULL, PRIMARY KEY (folder_id, doc_id))
+CREATE TABLE members (doc_id TEXT NOT NULL, folder_id TEXT NOT NULL, PRIMARY KEY (doc_id, folder_id))
     WITHOUT ROWID;
+CREATE INDEX members_folder ON members (folder_id);
 """
 FOLDER_SEPARATOR = "\n"  # folder ids never hold one
 
@@ -159,7 +160,7 @@ class ExportCache:
     def _set_folders(self, doc_id: str, folders: Sequence[str]) -> None:
         self._db.execute("UPDATE entries SET folders = ? WHERE doc_id = ?", (FOLDER_SEPARATOR.join(folders), doc_id))
         self._db.execute("DELETE FROM members WHERE doc_id = ?", (doc_id,))
-        self._db.executemany("INSERT INTO members VALUES (?, ?)", ((folder, doc_id) for folder in folders))
+        self._db.executemany("INSERT INTO members VALUES (?, ?)", ((doc_id, folder) for folder in folders))
 
     def assign_keys(self) -> int:
         """Give every document its key (own keys first, then generated ones, each oldest first) and keep the

@@ -31,7 +31,7 @@ SUMMARY = re.compile(
     r"^(\d+) new documents were added\n(\d+) documents were removed\n(\d+) documents were updated\n"
     r"(\d+) documents were moved and possibly updated\n(\d+) annotations were added, changed or removed$", re.M)
 # Files of the backup that legitimately differ between two runs reaching the same content.
-VOLATILE = {"info.json", ".mendeley-backup.lock"}
+VOLATILE = {"info.json", ".mendeley-backup.lock", ".mendeley-backup-export.cache"}
 
 
 @dataclass(frozen=True)
