@@ -6,7 +6,9 @@ Per document it keeps what the export needs without the document: its position (
 wants (and whether that is its own), the entry and record with a mark where the key goes, the folders that
 hold it, a fingerprint of what they were rendered from, and the key it was last given. Keys are assigned over
 the whole library from the cached wanted keys alone, so a new key costs no rendering. Everything is read back
-in order with database cursors: a library of any size is never held in memory.
+in order with database cursors: a library of any size is never held in memory. Tables are kept in export
+order, the large texts apart from what the key assignment reads, so that each pass reads its table in one
+sweep; a covering index by document id serves the comparison with the state.
 
 The cache is derived data. It is rebuilt when missing, unreadable, or made by another version of the export
 code (its `version`, a hash of the export modules' source); a run killed while it is updated leaves it as it
@@ -34,10 +36,12 @@ log = logging.getLogger(__name__)
 SCHEMA = """
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE entries (
-    doc_id TEXT PRIMARY KEY, created TEXT NOT NULL, fingerprint TEXT NOT NULL, folders TEXT NOT NULL,
+    created TEXT NOT NULL, doc_id TEXT NOT NULL, fingerprint TEXT NOT NULL, folders TEXT NOT NULL,
     wanted TEXT NOT NULL, own INTEGER NOT NULL, label TEXT NOT NULL, assigned TEXT NOT NULL DEFAULT '',
-    bib TEXT NOT NULL, ris TEXT NOT NULL);
-CREATE INDEX entries_order ON entries (created, doc_id);
+    PRIMARY KEY (created, doc_id)) WITHOUT ROWID;
+CREATE UNIQUE INDEX entries_by_id ON entries (doc_id, fingerprint, folders, created);
+CREATE TABLE texts (created TEXT NOT NULL, doc_id TEXT NOT NULL, bib TEXT NOT NULL, ris TEXT NOT NULL,
+    PRIMARY KEY (created, doc_id)) WITHOUT ROWID;
 CREATE TABLE members (doc_id TEXT NOT NULL, folder_id TEXT NOT NULL, PRIMARY KEY (doc_id, folder_id))
     WITHOUT ROWID;
 CREATE INDEX members_folder ON members (folder_id);
@@ -105,6 +109,7 @@ class ExportCache:
         log.info("Building the export cache %s", self.path)
         self.path.unlink(missing_ok=True)
         db = sqlite3.connect(self.path, isolation_level=None)
+        db.execute("PRAGMA page_size = 65536")  # rendered texts of a few KB fit in a page: scans read no overflow pages
         db.executescript(SCHEMA)
         db.execute("INSERT INTO meta VALUES ('version', ?)", (version,))
         return db
@@ -119,15 +124,15 @@ class ExportCache:
         """Given the library's documents as (id, fingerprint, folder ids) in id order, remove the cached ones that
         are gone, update the folders of those that moved, and answer the ids to render again: new ones, changed
         ones (another fingerprint, or in `changed`)."""
-        rows: Iterator[tuple[str, str, str]] = iter(
-            self._db.execute("SELECT doc_id, fingerprint, folders FROM entries ORDER BY doc_id"))
+        rows: Iterator[tuple[str, str, str, str]] = iter(
+            self._db.execute("SELECT doc_id, fingerprint, folders, created FROM entries ORDER BY doc_id"))
         row = next(rows, None)
         stale: list[str] = []
-        gone: list[str] = []
+        gone: list[tuple[str, str]] = []
         moved: list[tuple[str, Sequence[str]]] = []
         for doc_id, fingerprint, folders in current:
             while row is not None and row[0] < doc_id:
-                gone.append(row[0])
+                gone.append((row[3], row[0]))
                 row = next(rows, None)
             if row is None or row[0] != doc_id:
                 stale.append(doc_id)
@@ -137,9 +142,9 @@ class ExportCache:
             elif row[2] != FOLDER_SEPARATOR.join(folders):
                 moved.append((doc_id, folders))
             row = next(rows, None)
-        gone.extend(doc_id for doc_id, *_ in ([row] if row else []) + list(rows))
-        self._db.executemany("DELETE FROM entries WHERE doc_id = ?", ((doc_id,) for doc_id in gone))
-        self._db.executemany("DELETE FROM members WHERE doc_id = ?", ((doc_id,) for doc_id in gone))
+        gone.extend((created, doc_id) for doc_id, _, _, created in ([row] if row else []) + list(rows))
+        for position in gone:
+            self._remove(position)
         for doc_id, folders in moved:
             self._set_folders(doc_id, folders)
         log.debug("Export cache: %d document(s) to render, %d removed, %d moved between folders",
@@ -149,13 +154,21 @@ class ExportCache:
     def put(self, rendered: Rendered) -> None:
         """Keep a document's rendered texts (new, or replacing the old ones)."""
         r = rendered
-        self._db.execute(
-            "INSERT INTO entries (doc_id, created, fingerprint, folders, wanted, own, label, bib, ris) "
-            "VALUES (?, ?, ?, '', ?, ?, ?, ?, ?) ON CONFLICT (doc_id) DO UPDATE SET created = excluded.created, "
-            "fingerprint = excluded.fingerprint, wanted = excluded.wanted, own = excluded.own, "
-            "label = excluded.label, bib = excluded.bib, ris = excluded.ris",
-            (r.doc_id, r.created, r.fingerprint, r.wanted, int(r.own), r.label, r.bib, r.ris))
-        self._set_folders(r.doc_id, r.folders)
+        old = self._db.execute("SELECT created FROM entries WHERE doc_id = ?", (r.doc_id,)).fetchone()
+        if old:
+            self._remove((old[0], r.doc_id))
+        folders = FOLDER_SEPARATOR.join(r.folders)
+        self._db.execute("INSERT INTO entries (created, doc_id, fingerprint, folders, wanted, own, label) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)", (r.created, r.doc_id, r.fingerprint, folders, r.wanted,
+                                                          int(r.own), r.label))
+        self._db.execute("INSERT INTO texts VALUES (?, ?, ?, ?)", (r.created, r.doc_id, r.bib, r.ris))
+        self._db.executemany("INSERT INTO members VALUES (?, ?)", ((r.doc_id, folder) for folder in r.folders))
+
+    def _remove(self, position: tuple[str, str]) -> None:
+        """Forget a document, given as (created, id)."""
+        self._db.execute("DELETE FROM entries WHERE created = ? AND doc_id = ?", position)
+        self._db.execute("DELETE FROM texts WHERE created = ? AND doc_id = ?", position)
+        self._db.execute("DELETE FROM members WHERE doc_id = ?", position[1:])
 
     def _set_folders(self, doc_id: str, folders: Sequence[str]) -> None:
         self._db.execute("UPDATE entries SET folders = ? WHERE doc_id = ?", (FOLDER_SEPARATOR.join(folders), doc_id))
@@ -186,7 +199,9 @@ class ExportCache:
         """Each document's `bib` or `ris` text with its key, in export order."""
         assert column in ("bib", "ris")
         mark = BibtexExport.KEY_MARK if column == "bib" else RisExport.KEY_MARK
-        for key, text in self._db.execute(f"SELECT assigned, {column} FROM entries ORDER BY created, doc_id"):
+        rows = self._db.execute(f"SELECT e.assigned, t.{column} FROM entries e JOIN texts t ON t.created = e.created "
+                                "AND t.doc_id = e.doc_id ORDER BY e.created, e.doc_id")
+        for key, text in rows:
             yield text.replace(mark, key)
 
     def folder_keys(self, folder_id: str) -> list[str]:

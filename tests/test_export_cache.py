@@ -110,7 +110,7 @@ def test_a_damaged_or_outdated_cache_is_rebuilt(backup: Backup, damage: str) -> 
     else:  # made by another version of the export code: its texts may differ from what this one writes
         with sqlite3.connect(cache) as db:
             db.execute("UPDATE meta SET value = 'another' WHERE name = 'version'")
-            db.execute("UPDATE entries SET bib = 'stale', ris = 'stale'")
+            db.execute("UPDATE texts SET bib = 'stale', ris = 'stale'")
         db.close()
     assert backup.export() == first
     assert backup.export() == first
