@@ -103,16 +103,15 @@ class KeyAssigner:
         # Per wanted key, where the search for a free suffix resumes: suffixes skipped once stay taken,
         # so a library of 10,000 `Anon` documents costs linear time, not quadratic.
         self._pending: dict[str, Iterator[str]] = {}
-        self._owners: dict[str, str] = {}  # an own document's key (casefolded) -> that document
+        self._owners: dict[str, str] = {}  # an own document's key (casefolded) -> that document, as the caller names it
 
-    def own(self, wanted: str, owner: str) -> str:
-        """The key for a document's own key; `owner` names the document in the warning for a shared key."""
+    def own(self, wanted: str, owner: str) -> tuple[str, str | None]:
+        """The key for a document's own key, and the owner (as given here) of the document that took the key
+        first when it was taken; `warn_shared` says so."""
         key = self._claim(wanted)
-        if key != wanted:
-            log.warning("Documents %s and %s share the citation key %r in Mendeley; the newer is exported as %r",
-                        self._owners.get(wanted.casefold(), "another document"), owner, wanted, key)
+        earlier = self._owners.get(wanted.casefold()) if key != wanted else None
         self._owners[key.casefold()] = owner
-        return key
+        return key, earlier or (None if key == wanted else "another document")
 
     def generated(self, wanted: str) -> str:
         return self._claim(wanted)
@@ -126,6 +125,11 @@ class KeyAssigner:
         return key
 
 
+def warn_shared(earlier: str, later: str, wanted: str, key: str) -> None:
+    log.warning("Documents %s and %s share the citation key %r in Mendeley; the newer is exported as %r",
+                earlier, later, wanted, key)
+
+
 def assign_keys(documents: Iterable[Mapping[str, Any]]) -> list[str]:
     """One unique key per document, in the given order (oldest first)."""
     ordered = list(documents)
@@ -134,7 +138,9 @@ def assign_keys(documents: Iterable[Mapping[str, Any]]) -> list[str]:
     keys: list[str] = [""] * len(ordered)
     for index, (document, want) in enumerate(zip(ordered, wanted, strict=True)):
         if want.own:
-            keys[index] = assigner.own(want.key, describe(document))
+            keys[index], earlier = assigner.own(want.key, describe(document))
+            if earlier:
+                warn_shared(earlier, describe(document), want.key, keys[index])
     for index, want in enumerate(wanted):
         if not want.own:
             keys[index] = assigner.generated(want.key)

@@ -177,16 +177,21 @@ class ExportCache:
 
     def assign_keys(self) -> int:
         """Give every document its key (own keys first, then generated ones, each oldest first) and keep the
-        keys that changed; how many did."""
+        keys that changed; how many did. Only the keys taken are held in memory."""
         assigner = KeyAssigner()
-        ordered = "ORDER BY created, doc_id"
-        keys: dict[str, str] = {}
-        for doc_id, wanted, label in self._db.execute(f"SELECT doc_id, wanted, label FROM entries WHERE own {ordered}"):
-            keys[doc_id] = assigner.own(wanted, label)
         changes = []
-        for doc_id, wanted, own, assigned in self._db.execute(
-                f"SELECT doc_id, wanted, own, assigned FROM entries {ordered}"):
-            key = keys.pop(doc_id) if own else assigner.generated(wanted)
+        ordered = "ORDER BY created, doc_id"
+        for doc_id, wanted, label, assigned in self._db.execute(
+                f"SELECT doc_id, wanted, label, assigned FROM entries WHERE own {ordered}"):
+            key, earlier = assigner.own(wanted, doc_id)
+            if earlier:
+                found = self._db.execute("SELECT label FROM entries WHERE doc_id = ?", (earlier,)).fetchone()
+                CitationKeys.warn_shared(found[0] if found else earlier, label, wanted, key)
+            if key != assigned:
+                changes.append((key, doc_id))
+        for doc_id, wanted, assigned in self._db.execute(
+                f"SELECT doc_id, wanted, assigned FROM entries WHERE NOT own {ordered}"):
+            key = assigner.generated(wanted)
             if key != assigned:
                 changes.append((key, doc_id))
         self._db.executemany("UPDATE entries SET assigned = ? WHERE doc_id = ?", changes)
