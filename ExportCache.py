@@ -15,8 +15,11 @@ code (its `version`, a hash of the export modules' source); a run killed while i
 was before the update (SQLite's transactions).
 """
 
+import contextlib
+import errno
 import hashlib
 import logging
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -81,12 +84,31 @@ def render(doc_id: str, entry: Export.ExportEntry, fingerprint: str) -> Rendered
                     BibtexExport.bibtex_entry_text(entry), RisExport.ris_record_text(entry))
 
 
+@contextlib.contextmanager
+def file_errors(path: Path) -> Iterator[None]:
+    """SQLite's failures as the OSError the file system gave it, so that a full disk or a read-only backup folder
+    stops the run as it does for any other file (SQLite reports them by message, not by errno)."""
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        message = str(error)
+        if "full" in message:
+            code = errno.ENOSPC
+        elif "readonly" in message:
+            code = errno.EROFS
+        else:
+            code = errno.EIO if os.access(path.parent, os.W_OK) else errno.EACCES
+        raise OSError(code, f"export cache: {message}", str(path)) from error
+
+
 class ExportCache:
-    """One backup's export cache (see the module docstring); use as a context manager."""
+    """One backup's export cache (see the module docstring); use as a context manager, and its methods within
+    `file_errors`."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db = self._open()
+        with file_errors(path):
+            self._db = self._open()
 
     def __enter__(self) -> "ExportCache":
         return self
@@ -109,7 +131,6 @@ class ExportCache:
         log.info("Building the export cache %s", self.path)
         self.path.unlink(missing_ok=True)
         db = sqlite3.connect(self.path, isolation_level=None)
-        db.execute("PRAGMA page_size = 65536")  # rendered texts of a few KB fit in a page: scans read no overflow pages
         db.executescript(SCHEMA)
         db.execute("INSERT INTO meta VALUES ('version', ?)", (version,))
         return db

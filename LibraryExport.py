@@ -12,7 +12,7 @@ from typing import Any
 from BibtexExport import bibtex_parts
 from DocumentInfo import FOLDERS_FILE, AtomicWriter, BackupState, Entry, read_annotations, read_document_info, read_json
 from Export import ExportEntry
-from ExportCache import ExportCache, render
+from ExportCache import ExportCache, file_errors, render
 from JabRefGroups import folder_groups_blocks
 from LocalFiles import inside
 from RisExport import ris_parts
@@ -43,7 +43,7 @@ def update_exports(root: Path, entries: Mapping[str, Entry], changed: Collection
     removed this run), then write both exports from it, the folder tree (the API's folders by id) as JabRef
     groups."""
     library = {doc_id: entry for doc_id, entry in entries.items() if not entry.trashed}
-    with ExportCache(root / EXPORT_CACHE) as cache:
+    with ExportCache(root / EXPORT_CACHE) as cache, file_errors(cache.path):
         cache.begin()
         current = ((doc_id, fingerprint(library[doc_id]), sorted(set(library[doc_id].folder_uuids)))
                    for doc_id in sorted(library))

@@ -80,7 +80,8 @@ def ris_value(value: str) -> str:
 
 def zotero_safe(value: str) -> str:
     """A one-line value that Zotero's HTML reading gives back unchanged (see the module docstring)."""
-    risky = ("&" in value and (html.unescape(value) != value or "  " in value)) or _MARKUP.search(value)
+    html_read = "&" in value or "<" in value  # Zotero parses it, folding its runs of spaces
+    risky = html_read and ("  " in value or html.unescape(value) != value or _MARKUP.search(value))
     return html.escape(re.sub(" {2,}", " ", value), quote=False) if risky else value
 
 
