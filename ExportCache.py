@@ -6,9 +6,10 @@ Per document it keeps what the export needs without the document: its position (
 wants (and whether that is its own), the entry and record with a mark where the key goes, the folders that
 hold it, a fingerprint of what they were rendered from, and the key it was last given. Keys are assigned over
 the whole library from the cached wanted keys alone, so a new key costs no rendering. Everything is read back
-in order with database cursors: a library of any size is never held in memory. Tables are kept in export
-order, the large texts apart from what the key assignment reads, so that each pass reads its table in one
-sweep; a covering index by document id serves the comparison with the state.
+in order with database cursors: a library of any size is never held in memory. The entries are kept in export
+order, their large texts apart (in the order they were rendered, which the caller makes the export order) so
+that the key assignment reads little and each pass reads its table in one sweep; a covering index by
+document id serves the comparison with the state.
 
 The cache is derived data. It is rebuilt when missing, unreadable, or made by another version of the export
 code (its `version`, a hash of the export modules' source); a run killed while it is updated leaves it as it
@@ -41,10 +42,9 @@ CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE entries (
     created TEXT NOT NULL, doc_id TEXT NOT NULL, fingerprint TEXT NOT NULL, folders TEXT NOT NULL,
     wanted TEXT NOT NULL, own INTEGER NOT NULL, label TEXT NOT NULL, assigned TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (created, doc_id)) WITHOUT ROWID;
+    text_id INTEGER NOT NULL, PRIMARY KEY (created, doc_id)) WITHOUT ROWID;
 CREATE UNIQUE INDEX entries_by_id ON entries (doc_id, fingerprint, folders, created);
-CREATE TABLE texts (created TEXT NOT NULL, doc_id TEXT NOT NULL, bib TEXT NOT NULL, ris TEXT NOT NULL,
-    PRIMARY KEY (created, doc_id)) WITHOUT ROWID;
+CREATE TABLE texts (id INTEGER PRIMARY KEY, bib TEXT NOT NULL, ris TEXT NOT NULL);
 CREATE TABLE members (doc_id TEXT NOT NULL, folder_id TEXT NOT NULL, PRIMARY KEY (doc_id, folder_id))
     WITHOUT ROWID;
 CREATE INDEX members_folder ON members (folder_id);
@@ -178,17 +178,18 @@ class ExportCache:
         old = self._db.execute("SELECT created FROM entries WHERE doc_id = ?", (r.doc_id,)).fetchone()
         if old:
             self._remove((old[0], r.doc_id))
-        folders = FOLDER_SEPARATOR.join(r.folders)
-        self._db.execute("INSERT INTO entries (created, doc_id, fingerprint, folders, wanted, own, label) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)", (r.created, r.doc_id, r.fingerprint, folders, r.wanted,
-                                                          int(r.own), r.label))
-        self._db.execute("INSERT INTO texts VALUES (?, ?, ?, ?)", (r.created, r.doc_id, r.bib, r.ris))
+        text_id = self._db.execute("INSERT INTO texts (bib, ris) VALUES (?, ?)", (r.bib, r.ris)).lastrowid
+        self._db.execute("INSERT INTO entries (created, doc_id, fingerprint, folders, wanted, own, label, text_id) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (r.created, r.doc_id, r.fingerprint,
+                                                             FOLDER_SEPARATOR.join(r.folders), r.wanted, int(r.own),
+                                                             r.label, text_id))
         self._db.executemany("INSERT INTO members VALUES (?, ?)", ((r.doc_id, folder) for folder in r.folders))
 
     def _remove(self, position: tuple[str, str]) -> None:
         """Forget a document, given as (created, id)."""
+        self._db.execute("DELETE FROM texts WHERE id = (SELECT text_id FROM entries WHERE created = ? AND doc_id = ?)",
+                         position)
         self._db.execute("DELETE FROM entries WHERE created = ? AND doc_id = ?", position)
-        self._db.execute("DELETE FROM texts WHERE created = ? AND doc_id = ?", position)
         self._db.execute("DELETE FROM members WHERE doc_id = ?", position[1:])
 
     def _set_folders(self, doc_id: str, folders: Sequence[str]) -> None:
@@ -225,8 +226,8 @@ class ExportCache:
         """Each document's `bib` or `ris` text with its key, in export order."""
         assert column in ("bib", "ris")
         mark = BibtexExport.KEY_MARK if column == "bib" else RisExport.KEY_MARK
-        rows = self._db.execute(f"SELECT e.assigned, t.{column} FROM entries e JOIN texts t ON t.created = e.created "
-                                "AND t.doc_id = e.doc_id ORDER BY e.created, e.doc_id")
+        rows = self._db.execute(f"SELECT e.assigned, t.{column} FROM entries e JOIN texts t ON t.id = e.text_id "
+                                "ORDER BY e.created, e.doc_id")
         for key, text in rows:
             yield text.replace(mark, key)
 

@@ -48,7 +48,7 @@ def update_exports(root: Path, entries: Mapping[str, Entry], changed: Collection
         current = ((doc_id, fingerprint(library[doc_id]), sorted(set(library[doc_id].folder_uuids)))
                    for doc_id in sorted(library))
         stale = cache.sync(current, frozenset(changed))
-        for doc_id in stale:
+        for doc_id in sorted(stale, key=lambda doc_id: (library[doc_id].created, doc_id)):  # in export order
             entry = library[doc_id]
             cache.put(render(doc_id, export_entry(root, doc_id, entry), fingerprint(entry)))
         rekeyed = cache.assign_keys()
