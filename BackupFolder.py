@@ -55,8 +55,11 @@ GROUP_NAME_CHARS = 50  # a new group folder's name is cut to this, to leave the 
 TRASH_FOLDER = ".trash"
 BIBTEX_FILE = "library.bib"
 RIS_FILE = "library.ris"
+EXPORT_CACHE = ".mendeley-backup-export.cache"  # an SQLite database
+EXPORT_CACHE_JOURNAL = EXPORT_CACHE + "-journal"  # SQLite's, while the cache is written
 # Names at the top of a backup that belong to the backup itself, never to a document.
-RESERVED_TOP_NAMES = (STATE_FILE, GROUPS_FOLDER, TRASH_FOLDER, BIBTEX_FILE, RIS_FILE, FOLDERS_FILE, TEMP_DIR, LOCK_FILE)
+RESERVED_TOP_NAMES = (STATE_FILE, GROUPS_FOLDER, TRASH_FOLDER, BIBTEX_FILE, RIS_FILE, FOLDERS_FILE, TEMP_DIR, LOCK_FILE,
+                      EXPORT_CACHE, EXPORT_CACHE_JOURNAL)
 # What a run itself puts in a folder before the state file exists.
 RUN_OWN_FILES = frozenset({LOCK_FILE, TEMP_DIR})
 

@@ -3,13 +3,15 @@ check → snapshot → plan → guard → apply → remove → exports → advan
 """
 
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from Applier import LIBRARY, Applier, Failure, LibraryResult, item_name
 from BackupFolder import BIBTEX_FILE, FOLDERS_FILE, RIS_FILE, BackupFolder
 from Config import BackupOptions
 from DocumentInfo import BackupState
-from LibraryExport import write_exports
+from LibraryExport import update_exports
 from MendeleyApi import MendeleyApi
 from Naming import Pattern, parse_pattern
 from Planner import MISSING, MOVED, NEW, REMOVED, RESIZED, TOUCHED, UPDATED, Plan, Planner
@@ -45,13 +47,15 @@ def doubtful_files(folder: BackupFolder, state: BackupState) -> dict[str, dict[s
     return found
 
 
-def write_outdated_exports(folder: BackupFolder, state: BackupState, label: str) -> Failure | None:
-    """Write library.bib and library.ris when documents changed or one of them is missing; the failure, if any."""
+def write_outdated_exports(folder: BackupFolder, state: BackupState, label: str,
+                           folders: Mapping[str, Mapping[str, Any]] | None = None) -> Failure | None:
+    """Write library.bib and library.ris when documents changed or one of them is missing, with the folder tree
+    `folders` (the state's by default); the failure, if any."""
     if not state.exports_outdated and folder.has(BIBTEX_FILE) and folder.has(RIS_FILE):
         return None
     try:
         with folder.fatal_errors():
-            write_exports(folder, state)
+            update_exports(folder, state.entries, (), state.folders if folders is None else folders)
         state.set_exports_outdated(False)
     except OSError as error:
         log.error("%s: could not write the exports: %s", label, error)
@@ -90,8 +94,11 @@ class BackupWorker:
             return LibraryResult(
                 counts=plan.counts, annotation_changes=plan.annotation_changes, held_back=held_back,
                 plan_lines=[f"{self._label}: {line}" for line in plan.describe()]).with_totals(self._state)
-        if plan.documents or plan.removals:
-            self._state.set_exports_outdated(True)  # checkpointed: a run killed before the exports leaves them
+        folder_tree = snapshot.folders if snapshot.folders_complete else self._state.folders
+        if plan.documents or plan.removals or folder_tree != self._state.folders:
+            # Checkpointed: a run killed before the exports leaves them to the next. A renamed folder moves no
+            # document (without %folder) but changes the exports' groups.
+            self._state.set_exports_outdated(True)
         applier = Applier(self._folder, self._api, self._state, self._transfers, self._options.progress,
                           self._label)
         result = applier.apply(plan)
@@ -106,7 +113,7 @@ class BackupWorker:
         # is not held in memory twice.
         snapshot = snapshot.without_items()
         del plan
-        failure = write_outdated_exports(self._folder, self._state, self._label)
+        failure = write_outdated_exports(self._folder, self._state, self._label, folder_tree)
         if failure:
             result.failures.append(failure)
         # Removals held back must be seen again by the next run: the cut-off stays where it was.

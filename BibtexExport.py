@@ -6,9 +6,15 @@ BibTeX and pybtex count as a brace all the same, so a value whose braces do not 
 `{\\textbraceright}` instead. An `@` starting a line is written `{@}`. Verbatim fields (doi, url, eprint, isbn, issn,
 pmid, ...) are written as they are, since biber reads them verbatim; only what no reader could parse is
 percent-encoded. `file` is JabRef's field, which Zotero's BibTeX import reads too: see `jabref_file_field`.
-Personal notes go to `annote` (no bibliography style prints it; Zotero imports it as a note).
+
+Which Mendeley field goes to which BibTeX field, type by type, and where Zotero's BibTeX translator and JabRef
+put it on import, is the table in docs/EXPORT.md; the choices below follow it. Zotero reads one value per
+field name (the last one written wins), so a value Zotero would lose to another is written in a field of its
+own name for JabRef (which keeps every field). Personal notes go to `annote`, the annotations' texts to
+`comment` (no bibliography style prints them; Zotero imports each field as a note of its own).
 """
 
+import itertools
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -21,18 +27,19 @@ from bibtexparser.middlewares import default_unparse_stack
 from bibtexparser.model import Block, Entry, Field, ImplicitComment
 from pylatexenc.latexencode import RULE_DICT, UnicodeToLatexConversionRule, UnicodeToLatexEncoder
 
+from DocumentFields import identifier, iso_date, keywords_and_tags, month_number, text, texts
 from Export import (
     ExportEntry,
-    identifier,
-    iso_date,
+    annotation_notes,
+    contributors,
+    document_note,
+    institution,
     keyed_entries,
-    keywords_and_tags,
-    month_number,
-    note_paragraphs,
-    persons,
-    text,
-    texts,
+    place,
+    visible,
+    work_type,
 )
+from JabRefGroups import groups_comments
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +120,8 @@ def bibtex_name(last: str, first: str) -> str:
     return last_tex + ", " + braced(" ".join(first.split()), whole_if_spaced=False) if first else last_tex
 
 
-def bibtex_names(people: Sequence[tuple[str, str]]) -> str:
-    return " and ".join(bibtex_name(last, first) for last, first in people)
+def bibtex_names(names: Sequence[tuple[str, str]]) -> str:
+    return " and ".join(bibtex_name(last, first) for last, first in names)
 
 
 def jabref_path(path: str) -> str:
@@ -151,7 +158,7 @@ def jabref_file_field(paths: Sequence[str]) -> str:
     for path in paths:
         openers, closers = unmatched_braces(path)
         kind = PurePosixPath(path).suffix.lstrip(".").upper()
-        item = "{" * openers + ":" + jabref_path(path) + ":" + kind + "}" * closers
+        item = "{" * openers + ":" + jabref_path(path) + ":" + jabref_path(kind) + "}" * closers
         if braces_are_safe(item):
             items.append(item)
         else:  # nested deeper than MAX_BRACE_DEPTH, or a backslash before a brace (not in the backup's names)
@@ -167,15 +174,29 @@ BIBTEX_TYPES = {
     "newspaper_article": "article",
     "book": "book",
     "book_section": "incollection",
-    "encyclopedia_article": "incollection",
+    "encyclopedia_article": "inreference",  # Zotero: encyclopediaArticle; JabRef: biblatex's type
     "conference_proceedings": "inproceedings",
     "thesis": "phdthesis",  # mastersthesis when its genre says so: see bibtex_type
     "report": "techreport",
     "working_paper": "techreport",
     "patent": "patent",  # biblatex, JabRef and Zotero know it; classic BibTeX styles fall back to misc
-}  # everything else (generic, web_page, computer_program, statute, bill, case, hearing, film, …): misc
-SOURCE_FIELDS = {"article": "journal", "incollection": "booktitle", "inproceedings": "booktitle"}
+    "web_page": "online",  # Zotero: webpage (misc would be a Zotero document)
+    "computer_program": "software",  # Zotero: computerProgram
+    "film": "movie",  # Zotero: film
+    "television_broadcast": "video",  # Zotero: videoRecording, its nearest type that BibTeX reaches
+    "statute": "legislation",  # Zotero: bill, its one legal type that BibTeX reaches besides case
+    "bill": "legislation",
+    "case": "jurisdiction",  # Zotero: case
+}  # hearing, generic and anything unknown: misc (Zotero: document)
+# The field Zotero reads as the container's title (publicationTitle, bookTitle, proceedingsTitle, …).
+SOURCE_FIELDS = {"article": "journal", "incollection": "booktitle", "inproceedings": "booktitle",
+                 "inreference": "booktitle", "online": "booktitle", "jurisdiction": "journal"}
+NUMBERED_TYPES = ("techreport", "patent")  # `number` is the report's or patent's number (Mendeley's revision)
+ISSUE_TYPES = ("article", "inproceedings", "misc")  # where `number` is the issue (Zotero: issue)
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+# Mendeley's flags as JabRef's special fields (Zotero has none).
+JABREF_FLAGS = (("read", "readstatus", "read"), ("starred", "relevance", "relevant"),
+                ("confirmed", "qualityassured", "qualityAssured"))
 
 
 def bibtex_type(document: Mapping[str, Any]) -> str:
@@ -191,22 +212,38 @@ def bibtex_fields(entry: ExportEntry) -> list[Field]:
     fields: list[Field] = []
 
     def add(name: str, value: str, encode: Callable[[str], str] = latex_escape) -> None:
+        value = visible(value)  # NUL marks the key in the export cache
         if value:
             fields.append(Field(name, encode(value)))
 
     def as_is(value: str) -> str:
         return value
 
-    add("author", bibtex_names(persons(doc, "authors")), as_is)
-    add("editor", bibtex_names(persons(doc, "editors")), as_is)
-    add("translator", bibtex_names(persons(doc, "translators")), as_is)
+    add("author", bibtex_names(contributors(doc, "authors")), as_is)
+    add("editor", bibtex_names(contributors(doc, "editors")), as_is)
+    add("translator", bibtex_names(contributors(doc, "translators")), as_is)
     add("title", text(doc.get("title")))
     add("shorttitle", text(doc.get("short_title")))
-    add(SOURCE_FIELDS.get(kind, "howpublished"), text(doc.get("source")))
+    source, code = text(doc.get("source")), text(doc.get("code"))
+    if kind == "legislation":  # Zotero's bill keeps the code where others keep the journal
+        add("journal", code)
+        code = ""
+    # howpublished: Zotero keeps it as `Published: …` in Extra (from 7 characters on), JabRef as it is
+    add(SOURCE_FIELDS.get(kind, "howpublished"), source)
+    add("code", code)
     add("series", text(doc.get("series")))
+    add("series-editor", text(doc.get("series_editor")))
     add("edition", ", ".join(texts(doc.get("edition"))))
     add("volume", text(doc.get("volume")))
-    add("number", text(doc.get("issue")) or text(doc.get("revision")))
+    issue, revision = text(doc.get("issue")), text(doc.get("revision"))
+    if kind in NUMBERED_TYPES:
+        add("number", revision)
+        revision = ""
+    elif kind in ISSUE_TYPES:
+        add("number", issue)
+        issue = ""
+    add("issue", issue)  # a book's issue is no series number (Zotero reads `number` on a book as one)
+    add("revision", revision)
     add("pages", text(doc.get("pages")))
     add("chapter", text(doc.get("chapter")))
     year, month, day = text(doc.get("year")), month_number(doc), month_number(doc, "day", 31)
@@ -215,37 +252,54 @@ def bibtex_fields(entry: ExportEntry) -> list[Field]:
         fields.append(Field("month", MONTHS[month - 1], enclosing="no-enclosing"))
     if re.fullmatch(r"[0-9]{4}", year) and month and day:
         add("date", f"{year}-{month:02d}-{day:02d}")
+    # A thesis has one publisher field in Zotero (university), which takes the last of publisher and
+    # school: the school is written last.
     add("publisher", text(doc.get("publisher")))
-    add("address", text(doc.get("city")))
-    add("school" if kind.endswith("thesis") else "institution", text(doc.get("institution")))
-    add("holder", text(doc.get("patent_owner")))
-    add("type", text(doc.get("genre")))
+    add("school" if kind.endswith("thesis") else "institution", institution(doc))
+    if kind == "patent":
+        add("address", text(doc.get("city")))
+        add("nationality", text(doc.get("country")))  # Zotero: country
+        add("holder", text(doc.get("patent_owner")))  # biblatex's and JabRef's field
+        add("assignee", text(doc.get("patent_owner")))  # Zotero's
+        add("application-number", text(doc.get("patent_application_number")))
+        add("legal-status", text(doc.get("patent_legal_status")))
+    else:
+        add("address", place(doc))
+    genre, context = work_type(doc)
+    add("type", genre)
+    add("user-context", context)
+    add("medium", text(doc.get("medium")))
+    add("reprint-edition", text(doc.get("reprint_edition")))
+    add("source-type", text(doc.get("source_type")))
     add("language", text(doc.get("language")))
     for name in ("doi", "isbn", "issn", "pmid"):
         add(name, identifier(doc, name), verbatim)
     arxiv = identifier(doc, "arxiv")
     add("eprint", arxiv, verbatim)
-    add("eprinttype", "arxiv" if arxiv else "")
-    add("archiveprefix", "arXiv" if arxiv else "")
+    add("eprinttype", "arxiv" if arxiv else "")  # Zotero: `arXiv: …` in Extra
+    add("archiveprefix", "arXiv" if arxiv else "")  # JabRef's and Mendeley's spelling of the same
     add("scopus", identifier(doc, "scopus"), verbatim)
     add("ssrn", identifier(doc, "ssrn"), verbatim)
     add("url", (texts(doc.get("websites")) or [""])[0], verbatim)  # BibTeX holds one; RIS holds all
     add("urldate", iso_date(text(doc.get("accessed"))))
     add("abstract", text(doc.get("abstract")))
     add("keywords", ", ".join(keywords_and_tags(doc)))
-    add("mendeley-tags", ", ".join(texts(doc.get("tags"))))  # Mendeley's own field; Zotero reads it
-    add("annote", "\n\n".join(note_paragraphs(entry)))
-    add("file", jabref_file_field(entry.file_paths), as_is)
+    add("mendeley-tags", ", ".join(texts(doc.get("tags"))))  # Mendeley's own field, for JabRef
+    for flag, name, value in JABREF_FLAGS:
+        add(name, value if doc.get(flag) is True else "")
+    created = text(doc.get("created"))
+    add("timestamp", iso_date(created) if re.match(r"\d{4}-\d{2}-\d{2}", created) else "")  # JabRef's date added
+    add("date-added", created)
+    add("annote", document_note(entry))
+    add("comment", "\n\n".join(annotation_notes(entry)))
+    add("file", jabref_file_field(entry.linked_files()), as_is)
     return fields
-
-
-def bibtex_entry(key: str, entry: ExportEntry) -> Entry:
-    return Entry(bibtex_type(entry.document), key, bibtex_fields(entry))
 
 
 BIBTEX_LAYOUT = BibtexFormat()
 BIBTEX_LAYOUT.indent = "  "
 BIBTEX_LAYOUT.block_separator = "\n"
+KEY_MARK = "\x00"  # where an entry's key goes, in the text the export cache keeps
 
 
 def bibtex_block(block: Block) -> str:
@@ -255,15 +309,23 @@ def bibtex_block(block: Block) -> str:
                         bibtex_format=BIBTEX_LAYOUT)
 
 
-def bibtex_parts(keyed: Iterable[tuple[str, ExportEntry]]) -> Iterator[str]:
+def bibtex_entry_text(entry: ExportEntry, key: str = KEY_MARK) -> str:
+    """One entry of `library.bib`; without a key, the text with `KEY_MARK` where the key goes."""
+    return bibtex_block(Entry(bibtex_type(entry.document), key, bibtex_fields(entry)))
+
+
+def bibtex_parts(entry_texts: Iterable[str], groups: Iterable[str] = ()) -> Iterator[str]:
     """`library.bib` piece by piece, so a large library is never held whole: a UTF-8 marker line (JabRef reads
-    it), then one entry per document."""
+    it), the entries, then the JabRef groups (the folder tree), as JabRef writes them, last."""
     yield bibtex_block(ImplicitComment("% Encoding: UTF-8"))
-    for key, entry in keyed:
+    for part in itertools.chain(entry_texts, groups):
         yield BIBTEX_LAYOUT.block_separator
-        yield bibtex_block(bibtex_entry(key, entry))
+        yield part
 
 
-def bibtex_text(entries: Sequence[ExportEntry]) -> str:
-    """The whole `library.bib`."""
-    return "".join(bibtex_parts(keyed_entries(entries)))
+def bibtex_text(entries: Iterable[ExportEntry], folders: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """The whole `library.bib`, in memory (for small libraries and tests; the backup streams it)."""
+    keyed = keyed_entries(entries)
+    members = [(key, entry.folder_ids) for key, entry in keyed]
+    return "".join(bibtex_parts((bibtex_entry_text(entry, key) for key, entry in keyed),
+                                groups_comments(folders or {}, members)))

@@ -1,27 +1,37 @@
-"""Stable citation keys for the library export (`library.bib`'s entry keys, `library.ris`'s `ID`).
+"""Citation keys for the library export (`library.bib`'s entry keys, `library.ris`'s `ID`).
 
-The rule, in order of the documents' age (the caller sorts them by (created, id)):
-- a document's own Mendeley `citation_key`, made safe, is its wanted key; otherwise
-  `LastnameYEARTitleword` (first author's or editor's last name, the year, the first title word
-  that is not a function word), ASCII-folded; `Anon` stands in for a missing name;
-- the first document that wants a key gets it; a later one that wants a taken key gets the key plus
-  the first free suffix a, b, …, z, aa, ab, … .  Keys are compared case-insensitively, as BibTeX,
-  biber and pybtex do, so `Smith2010` and `smith2010` never both appear.
+- A document's own Mendeley `citation_key` is kept exactly as the user set it (they cite it in their papers),
+  provided BibTeX readers can read it as a key; the characters that no reader accepts in a key (white space,
+  `" # % ' ( ) , = { } \\`) are dropped from it, with a warning. Own keys are served first, oldest document
+  first: a generated key never takes one. Two documents with the same own key: the older keeps it, the newer
+  gets the key plus a suffix, with a warning naming both.
+- Any other document gets `LastnameYEARTitleword` (the first author's or editor's last name, the year, the
+  first title word that is not a function word), transliterated to ASCII by anyascii (`Weiß` → `Weiss`,
+  `Ødegård` → `Odegard`, `王` → `Wang`), `Anon` for a missing name. The first document (by age) that wants a
+  key gets it; a later one gets the first free suffix a, b, …, z, aa, ab, … .
 
-Because older documents are served first, adding newer documents never changes an existing key.
-Deleting a document can hand its key to the next one that wanted it; that is accepted.
+Keys are compared case-insensitively, as BibTeX, biber and pybtex do, so `Smith2010` and `smith2010` never
+both appear. Adding newer documents never changes an existing key, except that a new own key takes its key
+back from a generated one. The transliteration depends on anyascii's tables: the version is pinned, so keys
+stay the same from run to run.
 """
 
 import itertools
+import logging
 import re
 import string
-import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-# Characters kept in a key: safe in bibtexparser, pybtex, biber, BibTeX and JabRef, and in LaTeX's
-# \cite. Everything else (spaces, commas, braces, quotes, `#`, `%`, `=`, `\`, `~`, …) is dropped.
-UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9_:.\-]+")
+from anyascii import anyascii
+
+from DocumentFields import people, text
+
+log = logging.getLogger(__name__)
+
+# What no key may hold: pybtex's and BibTeX's excluded characters, the backslash, and control characters.
+UNSAFE_KEY_CHARS = re.compile(r"[\s\"#%'(),={}\\\x00-\x1f\x7f]+")
 WORD = re.compile(r"[A-Za-z0-9]+")
 ANONYMOUS = "Anon"
 # Title words skipped when picking the key's title word (English function words only: keep it modest).
@@ -31,60 +41,50 @@ FUNCTION_WORDS = frozenset(
 )
 
 
-def ascii_fold(text: str) -> str:
-    """Drop accents by Unicode decomposition (`Žutić` → `Zutic`); letters without an ASCII
-    decomposition (`Ø`, `ß`, `王`) are dropped. A transliteration library (anyascii) would do
-    better, but it is not a dependency of the project; changing this changes generated keys."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return decomposed.encode("ascii", "ignore").decode("ascii")
+@dataclass(frozen=True)
+class WantedKey:
+    """The key a document asks for: its own (`own`), or one generated from its metadata."""
+
+    key: str
+    own: bool
 
 
-def safe_key(text: str) -> str:
-    """`text` folded to ASCII, with every character that is not safe in a key removed."""
-    return UNSAFE_KEY_CHARS.sub("", ascii_fold(text))
-
-
-def _plain(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _first_last_name(document: Mapping[str, Any]) -> str:
-    for role in ("authors", "editors"):
-        people = document.get(role)
-        for person in people if isinstance(people, list | tuple) else ():
-            if isinstance(person, Mapping):
-                name = _plain(person.get("last_name")) or _plain(person.get("first_name"))
-                if name:
-                    return name
-    return ""
-
-
-def _year(document: Mapping[str, Any]) -> str:
-    year = document.get("year")
-    if isinstance(year, bool):
-        return ""
-    if isinstance(year, int):
-        return str(year)
-    return "".join(WORD.findall(ascii_fold(_plain(year))))
-
-
-def _title_word(document: Mapping[str, Any]) -> str:
-    words = WORD.findall(ascii_fold(_plain(document.get("title"))))
-    significant = [word for word in words if word.lower() not in FUNCTION_WORDS]
-    word = (significant or words or [""])[0]
-    return word[:1].upper() + word[1:]
+def ascii_words(value: str) -> list[str]:
+    """The ASCII words of a text once transliterated (`Ødegård` → `Odegard`)."""
+    return WORD.findall(anyascii(value))
 
 
 def generated_key(document: Mapping[str, Any]) -> str:
     """`LastnameYEARTitleword` for a document, e.g. `Bizer2009Linked`; never empty."""
-    name = "".join(WORD.findall(ascii_fold(_first_last_name(document)))) or ANONYMOUS
-    return name + _year(document) + _title_word(document)
+    names = people(document, "authors") or people(document, "editors")
+    name = "".join(ascii_words(names[0][0])) if names else ""
+    year = "".join(ascii_words(text(document.get("year"))))
+    words = ascii_words(text(document.get("title")))
+    significant = [word for word in words if word.lower() not in FUNCTION_WORDS]
+    word = (significant or words or [""])[0]
+    return (name or ANONYMOUS) + year + word[:1].upper() + word[1:]
 
 
-def wanted_key(document: Mapping[str, Any]) -> str:
-    """The document's own citation key made safe, or else the generated one."""
-    own = safe_key(_plain(document.get("citation_key")))
-    return own or generated_key(document)
+def own_key(document: Mapping[str, Any]) -> str:
+    """The document's own `citation_key` with what no key may hold dropped (empty when it has none)."""
+    value = document.get("citation_key")
+    return UNSAFE_KEY_CHARS.sub("", value) if isinstance(value, str) else ""
+
+
+def wanted_key(document: Mapping[str, Any]) -> WantedKey:
+    """The key a document asks for; warns when its own key had to lose characters to be a key."""
+    own = own_key(document)
+    if own:
+        if own != document.get("citation_key"):
+            log.warning("Citation key %r of %s cannot be a BibTeX key as it is; exported as %r",
+                        document.get("citation_key"), describe(document), own)
+        return WantedKey(own, True)
+    return WantedKey(generated_key(document), False)
+
+
+def describe(document: Mapping[str, Any]) -> str:
+    """How a warning names a document: its title and id."""
+    return f"{text(document.get('title')) or 'an untitled document'!r} ({text(document.get('id'))})"
 
 
 def suffixes() -> Iterator[str]:
@@ -94,19 +94,54 @@ def suffixes() -> Iterator[str]:
             yield "".join(letters)
 
 
-def assign_keys(documents: Sequence[Mapping[str, Any]]) -> list[str]:
-    """One unique key per document, in the given order (oldest first): see the module docstring."""
-    taken: set[str] = set()
-    # Per wanted key, where the search for a free suffix resumes: suffixes skipped once stay taken,
-    # so a library of 10,000 `Anon` documents costs linear time, not quadratic.
-    pending: dict[str, Iterator[str]] = {}
-    keys = []
-    for document in documents:
-        wanted = wanted_key(document)
+class KeyAssigner:
+    """Hands out unique keys. Call `own` for every document that has its own key (oldest first), then
+    `generated` for the others (oldest first): see the module docstring."""
+
+    def __init__(self) -> None:
+        self._taken: set[str] = set()
+        # Per wanted key, where the search for a free suffix resumes: suffixes skipped once stay taken,
+        # so a library of 10,000 `Anon` documents costs linear time, not quadratic.
+        self._pending: dict[str, Iterator[str]] = {}
+        self._owners: dict[str, str] = {}  # an own document's key (casefolded) -> that document, as the caller names it
+
+    def own(self, wanted: str, owner: str) -> tuple[str, str | None]:
+        """The key for a document's own key, and the owner (as given here) of the document that took the key
+        first when it was taken; `warn_shared` says so."""
+        key = self._claim(wanted)
+        earlier = self._owners.get(wanted.casefold()) if key != wanted else None
+        self._owners[key.casefold()] = owner
+        return key, earlier or (None if key == wanted else "another document")
+
+    def generated(self, wanted: str) -> str:
+        return self._claim(wanted)
+
+    def _claim(self, wanted: str) -> str:
         key = wanted
-        if key.casefold() in taken:
-            candidates = pending.setdefault(wanted.casefold(), suffixes())
-            key = next(wanted + s for s in candidates if (wanted + s).casefold() not in taken)
-        taken.add(key.casefold())
-        keys.append(key)
+        if key.casefold() in self._taken:
+            candidates = self._pending.setdefault(wanted.casefold(), suffixes())
+            key = next(wanted + s for s in candidates if (wanted + s).casefold() not in self._taken)
+        self._taken.add(key.casefold())
+        return key
+
+
+def warn_shared(earlier: str, later: str, wanted: str, key: str) -> None:
+    log.warning("Documents %s and %s share the citation key %r in Mendeley; the newer is exported as %r",
+                earlier, later, wanted, key)
+
+
+def assign_keys(documents: Iterable[Mapping[str, Any]]) -> list[str]:
+    """One unique key per document, in the given order (oldest first)."""
+    ordered = list(documents)
+    wanted = [wanted_key(document) for document in ordered]
+    assigner = KeyAssigner()
+    keys: list[str] = [""] * len(ordered)
+    for index, (document, want) in enumerate(zip(ordered, wanted, strict=True)):
+        if want.own:
+            keys[index], earlier = assigner.own(want.key, describe(document))
+            if earlier:
+                warn_shared(earlier, describe(document), want.key, keys[index])
+    for index, want in enumerate(wanted):
+        if not want.own:
+            keys[index] = assigner.generated(want.key)
     return keys

@@ -1,44 +1,49 @@
-"""What the library exports are made from: one `ExportEntry` per backed-up document, their order and citation keys,
-and how the document's JSON is read (names, identifiers, dates, notes). The formats themselves are BibtexExport's
-and RisExport's; both are pure and deterministic, independent of input order: entries are sorted by (created, id)
-and get their keys from `CitationKeys`.
+"""What the library exports are made from: one `ExportEntry` per backed-up document, their order and citation
+keys, the files to link and the notes to carry. The formats themselves are BibtexExport's and RisExport's;
+both are pure and deterministic, independent of input order: entries are sorted by (created, id) and get
+their keys from `CitationKeys`. Where each Mendeley field goes is in docs/EXPORT.md.
 """
 
 import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from html.parser import HTMLParser
+from dataclasses import dataclass, field
 from typing import Any
 
 from CitationKeys import assign_keys
+from DocumentFields import paragraphs, people, plain_text, text, texts
 
 
 @dataclass(frozen=True)
 class ExportEntry:
-    """One document of the export, as the backup worker knows it."""
+    """One document of the export, as the backup knows it."""
 
     document: Mapping[str, Any]  # the Mendeley API's JSON for the document with view=all
     file_paths: Sequence[str]  # backed-up files, '/'-separated, relative to the export's folder
     annotations: Sequence[Mapping[str, Any]] = ()  # the document's annotations (API JSON)
+    # original file path -> its annotated copy (`<stem> (annotated).pdf` beside it), for those that have one
+    annotated_copies: Mapping[str, str] = field(default_factory=dict)
+    folder_ids: Sequence[str] = ()  # the Mendeley folders holding the document
+
+    def linked_files(self) -> list[str]:
+        """The files to link, each original preceded by its annotated copy when it has one."""
+        return [path for original in self.file_paths
+                for path in (self.annotated_copies.get(original), original) if path]
 
 
 # ---------------------------------------------------------------- order and keys
 
 
-def _position(entry: ExportEntry) -> tuple[str, str]:
-    """Where an entry goes: oldest first, by (created, id)."""
-    return text(entry.document.get("created")), text(entry.document.get("id"))
+def position(document: Mapping[str, Any]) -> tuple[str, str]:
+    """Where a document goes: oldest first, by (created, id)."""
+    return text(document.get("created")), text(document.get("id"))
 
 
-def _content(entry: ExportEntry) -> tuple[str, tuple[str, ...], str]:
+def _content(entry: ExportEntry) -> str:
     """What orders entries that share a position, so that even duplicates always sort the same."""
-    return (
-        json.dumps(entry.document, sort_keys=True, ensure_ascii=False, default=str),
-        tuple(entry.file_paths),
-        json.dumps(list(entry.annotations), sort_keys=True, ensure_ascii=False, default=str),
-    )
+    return json.dumps([entry.document, list(entry.file_paths), list(entry.annotations)], sort_keys=True,
+                      ensure_ascii=False, default=str)
 
 
 def keyed_entries(entries: Iterable[ExportEntry]) -> list[tuple[str, ExportEntry]]:
@@ -46,98 +51,56 @@ def keyed_entries(entries: Iterable[ExportEntry]) -> list[tuple[str, ExportEntry
     content (a backed-up library has none: its ids are distinct), as serialising every document costs more than
     the whole sort."""
     ordered: list[ExportEntry] = []
-    for _, group in itertools.groupby(sorted(entries, key=_position), key=_position):
+    for _, group in itertools.groupby(sorted(entries, key=lambda e: position(e.document)),
+                                      key=lambda e: position(e.document)):
         same = list(group)
         ordered.extend(sorted(same, key=_content) if len(same) > 1 else same)
     return list(zip(assign_keys([entry.document for entry in ordered]), ordered, strict=True))
 
 
-# ---------------------------------------------------------------- reading the document JSON
+# ---------------------------------------------------------------- values both formats write alike
+
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
-def text(value: Any) -> str:
-    """A field's text: strings stripped, numbers as digits; null, booleans and anything else empty."""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return ""
+def visible(value: str) -> str:
+    """A text without control characters (white space apart), which no reader wants."""
+    return _CONTROL.sub("", value)
 
 
-def texts(value: Any) -> list[str]:
-    """A list field's non-empty texts without repeats (a lone string counts as a list of one)."""
-    items = [value] if isinstance(value, str) else value if isinstance(value, list | tuple) else []
-    return list(dict.fromkeys(t for t in map(text, items) if t))
+def contributors(document: Mapping[str, Any], role: str) -> list[tuple[str, str]]:
+    """The document's authors, editors or translators as (last, first) to write: `people`, without control
+    characters; a person whose last name was nothing else keeps the first name as the name."""
+    found = [(visible(last).strip(), visible(first).strip()) for last, first in people(document, role)]
+    return [(last, first) if last else (first, "") for last, first in found if last or first]
 
 
-def persons(document: Mapping[str, Any], role: str) -> list[tuple[str, str]]:
-    """(last, first) of each person in `authors`/`editors`/`translators`; a lone first name is the last."""
-    found = []
-    people = document.get(role)
-    for person in people if isinstance(people, list | tuple) else ():
-        if isinstance(person, Mapping):
-            last, first = text(person.get("last_name")), text(person.get("first_name"))
-            if last or first:
-                found.append((last, first) if last else (first, ""))
-    return found
+
+def institution(document: Mapping[str, Any]) -> str:
+    """`Department, Institution`: where Zotero and JabRef keep one publishing body, the department with it."""
+    return ", ".join(texts([document.get("department"), document.get("institution")]))
 
 
-def identifier(document: Mapping[str, Any], name: str) -> str:
-    identifiers = document.get("identifiers")
-    return text(identifiers.get(name)) if isinstance(identifiers, Mapping) else ""
+def place(document: Mapping[str, Any]) -> str:
+    """`City, Country`, as Zotero's own Mendeley import writes a place."""
+    return ", ".join(texts([document.get("city"), document.get("country")]))
 
 
-def month_number(document: Mapping[str, Any], field: str = "month", top: int = 12) -> int | None:
-    value = document.get(field)
-    digits = re.fullmatch(r"[0-9]{1,2}", text(value))
-    number = int(digits.group()) if digits and not isinstance(value, bool) else 0
-    return number if 1 <= number <= top else None
+def work_type(document: Mapping[str, Any]) -> tuple[str, str]:
+    """(the kind of work, as Zotero's thesis, report or web page type holds it; Mendeley's `user_context` when
+    that is a second, different value). A working paper, which both formats export as a report, says so."""
+    genre, context = text(document.get("genre")), text(document.get("user_context"))
+    kind = genre or context or ("Working paper" if text(document.get("type")) == "working_paper" else "")
+    return kind, context if genre and context and context != genre else ""
 
 
-def iso_date(value: str) -> str:
-    """`YYYY-MM-DD` from an ISO-8601 date or timestamp; other text as it is."""
-    match = re.match(r"\d{4}-\d{2}-\d{2}", value)
-    return match.group() if match else value
-
-
-class _HtmlText(HTMLParser):
-    BLOCKS = frozenset({"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        self.handle_starttag(tag, ())
-
-    def handle_startendtag(self, tag: str, attrs: Any) -> None:  # `<br/>`: one break, not two
-        self.handle_starttag(tag, attrs)
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def plain_text(note: str) -> str:
-    """Mendeley's HTML-ish note text as plain text (tags dropped, block ends as line breaks);
-    text that holds no tag or entity is returned unchanged."""
-    if not re.search(r"<[A-Za-z/!][^>]*>|&#?\w+;", note):
-        return note.strip()
-    parser = _HtmlText()
-    parser.feed(note)
-    parser.close()
-    lines = [line.strip() for line in "".join(parser.parts).splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
+# ---------------------------------------------------------------- notes
 
 ANNOTATION_LABELS = {"note": "Note", "sticky_note": "Sticky note", "highlight": "Highlight"}
 
 
 def annotation_note(annotation: Mapping[str, Any]) -> str:
-    """`Sticky note (page 3): text`; empty for an annotation without text."""
+    """`Sticky note (page 3): text`, the text's paragraphs kept; empty for an annotation without text."""
     body = plain_text(text(annotation.get("text")))
     if not body:
         return ""
@@ -149,15 +112,21 @@ def annotation_note(annotation: Mapping[str, Any]) -> str:
     return f"{ANNOTATION_LABELS.get(kind, 'Annotation')}{where}: {body}"
 
 
-def note_paragraphs(entry: ExportEntry) -> list[str]:
-    """The document's notes, then its annotations' texts by (created, id)."""
+def document_note(entry: ExportEntry) -> str:
+    """The document's own note as plain text, paragraphs separated by blank lines."""
+    return "\n\n".join(paragraphs(plain_text(text(entry.document.get("notes")))))
+
+
+def annotation_notes(entry: ExportEntry) -> list[str]:
+    """The texts of the document's annotations, one note each, by (created, id)."""
     ordered = sorted(
         (a for a in entry.annotations if isinstance(a, Mapping)),
         key=lambda a: (text(a.get("created")), text(a.get("id")), text(a.get("text"))),
     )
-    paragraphs = [plain_text(text(entry.document.get("notes")))] + [annotation_note(a) for a in ordered]
-    return [p for p in paragraphs if p]
+    return [note for note in map(annotation_note, ordered) if note]
 
 
-def keywords_and_tags(document: Mapping[str, Any]) -> list[str]:
-    return list(dict.fromkeys(texts(document.get("keywords")) + texts(document.get("tags"))))
+def notes(entry: ExportEntry) -> list[str]:
+    """Every note of the document: its own, then its annotations'."""
+    own = document_note(entry)
+    return ([own] if own else []) + annotation_notes(entry)

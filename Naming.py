@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from DocumentFields import persons
 from Errors import ConfigError
 
 UNKNOWN = "Unknown"
@@ -72,13 +73,7 @@ def parse_pattern(text: str) -> Pattern:
 
 def author_names(people: Any) -> list[str]:
     """Last names of a list of person objects, falling back to the first name for one-name entries."""
-    names = []
-    for person in people if isinstance(people, list) else []:
-        if isinstance(person, Mapping):
-            name = str(person.get("last_name") or person.get("first_name") or "").strip()
-            if name:
-                names.append(name)
-    return names
+    return [name for name, _ in persons(people)]
 
 
 def authors_text(people: Any) -> str:

@@ -42,7 +42,7 @@ WOULD_SUMMARY = re.compile(
     r"(\d+) documents would be moved and possibly updated\n(\d+) annotations would be added, changed or removed$",
     re.M)
 # Files of the backup that legitimately differ between two runs reaching the same content.
-VOLATILE = {"info.json", ".mendeley-backup.lock"}
+VOLATILE = {"info.json", ".mendeley-backup.lock", ".mendeley-backup-export.cache"}
 
 
 @dataclass(frozen=True)
@@ -223,7 +223,8 @@ def annotations_of(library: dict[str, Any], doc_id: str) -> list[dict[str, Any]]
 
 
 # What a backup holds besides its documents' folders (and groups/, which these checks leave to group tests).
-BACKUP_OWN_FILES = {"info.json", ".mendeley-backup.lock", "folders.json", "library.bib", "library.ris"}
+BACKUP_OWN_FILES = {"info.json", ".mendeley-backup.lock", "folders.json", "library.bib", "library.ris",
+                    ".mendeley-backup-export.cache"}
 TEMP_FOLDER = ".mendeley-backup-tmp"
 # Files a run rewrites: their bytes may change between runs, their presence may not.
 REWRITTEN = (".json", ".bib", ".ris")

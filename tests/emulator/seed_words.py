@@ -97,3 +97,20 @@ def title(rng: random.Random) -> str:
     if roll < 0.8:
         return f"On the {noun} of {plural}"
     return f"{adjective} {noun} of {plural}: towards {rng.choice(_ADJECTIVES).lower()} methods"
+
+# For the export's tests: every document type and field of the reference, and the values that are hard to export.
+EXPORT_TYPES = (
+    "magazine_article", "statute", "newspaper_article", "computer_program", "hearing", "television_broadcast",
+    "encyclopedia_article", "case", "film", "bill",
+)  # fmt: skip
+EXPORT_NOTES = (
+    "<p>First reading: strong method.</p><p>Second reading &amp; doubts: the proof of lemma 2?</p>",
+    "Summary line one\nline two of the same paragraph\n\nA second paragraph.",
+    "<b>Important:</b> see <i>section 3</i><br/>and the appendix",
+)  # fmt: skip
+EXPORT_FILE_STEMS = ("Smith & Jones  notes", "R&D  report <draft>", "chapter #2  & more", "Ødegård & Weiß  (2019)")
+EXPORT_GENRES = ("Master's thesis", "PhD thesis", "Technical note", "Documentary", "Working paper")
+EXPORT_MEDIA = ("DVD", "CD-ROM", "Online video", "Microfilm")
+EXPORT_CODES = ("U.S. Code", "BGBl. I", "Code civil")
+EXPORT_CONTEXTS = ("Journal", "Preprint", "Lecture notes")
+EXPORT_SOURCE_TYPES = ("article", "misc", "inproceedings")

@@ -26,6 +26,14 @@ from .pdfs import MAX_PAGES, MIN_PAGES, PAGE_FORMATS, pdf_bytes
 from .seed_words import (
     ABSTRACT_SENTENCES,
     CITIES,
+    EXPORT_CODES,
+    EXPORT_CONTEXTS,
+    EXPORT_FILE_STEMS,
+    EXPORT_GENRES,
+    EXPORT_MEDIA,
+    EXPORT_NOTES,
+    EXPORT_SOURCE_TYPES,
+    EXPORT_TYPES,
     FILE_STEMS,
     FIRST_NAMES,
     FOLDER_NAMES,
@@ -160,6 +168,7 @@ class Seeder:
         for folder in rng.sample(folders, min(len(folders), rng.choice((0, 0, 1, 1, 2)))):
             lib.file_into_folder(folder, doc)
         self._annotations(doc, kinds)
+        self._export_fields(doc)
         return doc
 
     def _fields(self) -> dict[str, Any]:
@@ -270,6 +279,46 @@ class Seeder:
             f["country"] = rng.choice(("Germany", "Danmark", "中国", "Россия", "United States"))
         if rng.random() < 0.05:
             f["short_title"] = (f.get("title") or "Untitled")[:50]
+
+    def _export_fields(self, doc: Document) -> None:
+        """What the export must carry, on some documents: the document types and fields of the reference that
+        the rest of the seed leaves out, notes with paragraphs, file names with `&`, `<`, `#` and double spaces.
+        Drawn from a generator of the document's own (its id seeds it), so the rest of the seed is unchanged."""
+        rng, f = random.Random(doc.id), doc.fields
+        if rng.random() < 0.15:
+            f["type"] = rng.choice(EXPORT_TYPES)
+        kind = f["type"]
+        optional = (
+            ("translators", 0.06, lambda: [self._person_from(rng)]),
+            ("series_editor", 0.05, lambda: f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"),
+            ("reprint_edition", 0.03, lambda: str(rng.randint(2, 5))),
+            ("source_type", 0.04, lambda: rng.choice(EXPORT_SOURCE_TYPES)),
+            ("user_context", 0.04, lambda: rng.choice(EXPORT_CONTEXTS)),
+            ("genre", 0.3 if kind in ("thesis", "report", "film") else 0.03, lambda: rng.choice(EXPORT_GENRES)),
+            ("medium", 0.5 if kind in ("film", "television_broadcast") else 0.02, lambda: rng.choice(EXPORT_MEDIA)),
+            ("code", 0.6 if kind in ("statute", "bill", "case") else 0.01, lambda: rng.choice(EXPORT_CODES)),
+            ("chapter", 0.03, lambda: str(rng.randint(1, 20))),
+            ("revision", 0.5 if kind in ("patent", "bill", "statute", "hearing", "case") else 0.02,
+             lambda: f"No. {rng.randint(100, 99999)}"),
+            ("department", 0.3 if kind in ("report", "working_paper") else 0.0, lambda: "Institute of Informatics"),
+            ("publisher", 0.6 if kind == "thesis" else 0.0, lambda: rng.choice(PUBLISHERS)),
+            ("notes", 0.08, lambda: rng.choice(EXPORT_NOTES)),
+            ("websites", 0.04, lambda: [f"https://example.org/a/{rng.randint(1, 999)}",
+                                        f"https://example.org/b/{rng.randint(1, 999)}?x=1&y=2"]),
+        )
+        for name, chance, value in optional:
+            if name not in f and rng.random() < chance:
+                f[name] = value()
+        if rng.random() < 0.03 and f.get("title"):
+            f["citation_key"] = f"{f['title'].split()[0]} {rng.randint(1, 9)}"  # not a BibTeX key as it is
+        if doc.file_ids and rng.random() < 0.12:
+            file = self.lib.files[doc.file_ids[0]]
+            extension = file.file_name[file.file_name.rfind("."):] if "." in file.file_name else ""
+            file.file_name = rng.choice(EXPORT_FILE_STEMS) + extension
+
+    @staticmethod
+    def _person_from(rng: random.Random) -> dict[str, str]:
+        return {"first_name": rng.choice(FIRST_NAMES), "last_name": rng.choice(LAST_NAMES)}
 
     # ----- files ---------------------------------------------------------------------------------
 
