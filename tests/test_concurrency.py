@@ -77,7 +77,7 @@ def test_overlapping_runs_sharing_a_login_that_keeps_expiring_all_succeed(emulat
     emulator.faults(token_lifetime_s=1, latency_ms=100)  # each run lasts a few token lifetimes
     old_umask = os.umask(0o022)
     try:
-        processes = [tool.start(stdin=None) for tool in runs]
+        processes = [tool.start("--jobs", "2", stdin=None) for tool in runs]  # slow enough to outlive tokens
         outcomes = [process.communicate(timeout=180) for process in processes]
     finally:
         os.umask(old_umask)
