@@ -32,6 +32,9 @@ from Transfers import Concurrency
 log = logging.getLogger(__name__)
 
 CHECKPOINT_SECONDS = 2.0
+# A checkpoint of a large library's state takes a while itself: the next waits at least this many times as long, so
+# that checkpoints never take more than a small share of the run.
+CHECKPOINT_SPACING = 20
 
 Item = TypeVar("Item")
 Outcome = TypeVar("Outcome")
@@ -122,7 +125,7 @@ class Applier:
                      disable=not show or not total_bytes) as downloaded, \
                 ThreadPoolExecutor(self._transfers.ceiling, thread_name_prefix="download") as pool:
             self._on_bytes = partial(self._downloaded, downloaded)
-            last_checkpoint = time.monotonic()
+            next_checkpoint = time.monotonic() + CHECKPOINT_SECONDS
             stopping = threading.Event()
             # Twice as many documents handed out as may transfer at once: one waits while the other runs.
             for done in _as_completed(pool, self._apply_in_slot, plan.documents, lambda: 2 * self._transfers.limit,
@@ -132,9 +135,11 @@ class Applier:
                     stop = self._collect(*done, result) or stop
                     if stop:
                         stopping.set()
-                if time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS:
+                if time.monotonic() >= next_checkpoint:
+                    started = time.monotonic()
                     self._folder.save_state(self._state)
-                    last_checkpoint = time.monotonic()
+                    took = time.monotonic() - started
+                    next_checkpoint = time.monotonic() + max(CHECKPOINT_SECONDS, CHECKPOINT_SPACING * took)
         result.bytes_downloaded = self._bytes_downloaded
         if stop:
             self._folder.save_state(self._state)
@@ -188,12 +193,12 @@ class Applier:
         document = plan.document if plan.document is not None else \
             self._folder.read_document(held_at)[0] or {"id": plan.doc_id}
         self._folder.write_document(plan.path, document,
-                                    {file_id: record.name for file_id, record in records.items()})
+                                    {file_id: record.name for file_id, record in records.items()}, durable=False)
         if plan.moves:
             for name in (DOCUMENT_INFO, ANNOTATIONS_FILE):
                 self._folder.remove_file(f"{plan.old_path}/{name}")
             self._folder.prune(str(plan.old_path))
-        self._folder.sync_folder(plan.path)
+        # Every file and rename above is made durable, all at once, before a state on disk names them.
         self._state.record(plan.doc_id, Entry(
             path=plan.path, last_modified=plan.last_modified, files=records, folder_uuids=plan.folder_uuids,
             annotations=annotations, trashed=plan.trashed, created=plan.created),
@@ -232,7 +237,7 @@ class Applier:
         temporary = self._folder.temp_path(plan.name)
         try:
             found = self._api.download(plan.file_id, temporary, plan.size, expected, self._on_bytes)
-            self._folder.install(temporary, destination)
+            self._folder.install(temporary, destination, durable=False)
         finally:
             temporary.unlink(missing_ok=True)
         return self._record(plan.name, found, destination), True
@@ -257,7 +262,7 @@ class Applier:
         merged = {str(item.get("id")): item for item in held}
         merged.update({str(item.get("id")): item for item in plan.annotation_upserts})
         if plan.annotation_upserts or (plan.moves and merged):
-            self._folder.write_annotations(plan.path, merged.values())
+            self._folder.write_annotations(plan.path, merged.values(), durable=False)
         return {annotation_id: str(item.get("last_modified") or "") for annotation_id, item in merged.items()}
 
     # Phase two ------------------------------------------------------------------------------------------

@@ -71,8 +71,14 @@ FATAL_REASONS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota
 
 class AtomicWriter:
     """Writes files atomically: a temporary file in `temp_dir` (on the targets' file system) created with its final
-    mode before any byte is written, flushed and fsynced, renamed over the target, then the target's folder fsynced.
-    A run killed at any moment leaves either the old or the new file, and at most a leftover temporary file.
+    mode before any byte is written, renamed over the target once complete. A run killed at any moment leaves either
+    the old or the new file, and at most a leftover temporary file.
+
+    Durability: a file written `durable` is fsynced, and so is its folder after the rename, before the call returns.
+    The files of documents are written otherwise, since thousands of fsyncs cost more than the downloads: their
+    writes and renames are made durable together by `barrier()`, which the state's saving calls first, so that a
+    state on disk never names a file a power cut could take. Where the OS can flush everything at once (`os.sync`,
+    POSIX) that is one call; elsewhere each file is fsynced before its rename and `barrier()` fsyncs their folders.
 
     Files get the user's umask (0644 under umask 022); a `private` writer's files are 0600 whatever the umask (the
     token file is as good as a password).
@@ -81,9 +87,13 @@ class AtomicWriter:
     def __init__(self, temp_dir: Path, private: bool = False) -> None:
         self.temp_dir = temp_dir
         self._mode = 0o600 if private else 0o666
+        self.group_commit = hasattr(os, "sync")
+        self._lock = threading.Lock()
+        self._unsynced_folders: set[Path] = set()
+        self._unsynced = False
 
     def temp_path(self, hint: str) -> Path:
-        """A fresh, empty temporary file in the temporary folder (the caller fills and renames it)."""
+        """A fresh, empty temporary file in the temporary folder (the caller fills and installs it)."""
         while True:
             path = self.temp_dir / f".{hint[:40]}.{secrets.token_hex(6)}.part"
             try:
@@ -93,32 +103,61 @@ class AtomicWriter:
             os.close(handle)
             return path
 
-    def write_json(self, target: Path, data: Any, indent: int | None = 2) -> None:
+    def write_json(self, target: Path, data: Any, indent: int | None = 2, durable: bool = True) -> None:
         """`data` as UTF-8 JSON; `indent=None` writes it on one line, which Python's C encoder does several times
-        faster (it matters for the state of a large library, written every few seconds)."""
+        faster (it matters for the state of a large library)."""
         separators = (",", ":") if indent is None else None
         text = json.dumps(data, indent=indent, separators=separators, ensure_ascii=False) + "\n"
         # A lone surrogate (which a JSON string may escape) has no UTF-8: it is written as JSON's own \udxxx escape.
-        self.write_chunks(target, [text.encode("utf-8", "backslashreplace")])
+        self.write_chunks(target, [text.encode("utf-8", "backslashreplace")], durable)
 
-    def write_chunks(self, target: Path, chunks: Iterable[bytes]) -> None:
+    def write_chunks(self, target: Path, chunks: Iterable[bytes], durable: bool = True) -> None:
         """The file made of `chunks`, made as they are written, so that a large file is never held whole."""
         temporary = self.temp_path(target.name)
         try:
             with open(temporary, "wb") as out:
                 for chunk in chunks:
                     out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            self.install(temporary, target)
+            self.install(temporary, target, durable)
         finally:
             temporary.unlink(missing_ok=True)
 
-    @staticmethod
-    def install(temporary: Path, target: Path) -> None:
-        """Rename a complete, fsynced temporary file over `target` and make the rename durable."""
+    def install(self, temporary: Path, target: Path, durable: bool = True) -> None:
+        """Rename a complete temporary file over `target`, durably now or at the next `barrier()`."""
+        if durable or not self.group_commit:
+            _fsync_file(temporary)
         os.replace(temporary, target)
-        fsync_dir(target.parent)
+        if durable:
+            fsync_dir(target.parent)
+        else:
+            self.renamed_into(target.parent)
+
+    def renamed_into(self, folder: Path) -> None:
+        """A file was renamed into `folder`, to be made durable by the next `barrier()`."""
+        with self._lock:
+            self._unsynced = True
+            self._unsynced_folders.add(folder)
+
+    def barrier(self) -> None:
+        """Make every write and rename since the last barrier durable."""
+        with self._lock:
+            folders, self._unsynced_folders = self._unsynced_folders, set()
+            unsynced, self._unsynced = self._unsynced, False
+        if not unsynced:
+            return
+        if self.group_commit:
+            os.sync()
+        else:
+            for folder in folders:
+                fsync_dir(folder)
+
+
+def _fsync_file(path: Path) -> None:
+    handle = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def is_fatal(error: OSError) -> bool:
@@ -247,7 +286,7 @@ class BackupFolder:
 
     def ensure_folder(self, relative: str) -> Path:
         with self._tree_lock:
-            return ensure_folder(self.root, relative)
+            return ensure_folder(self.root, relative, made_in=self.writer.renamed_into)
 
     def remove_file(self, relative: str) -> None:
         remove_file(self.root, relative)
@@ -266,8 +305,8 @@ class BackupFolder:
     def temp_path(self, hint: str) -> Path:
         return self.writer.temp_path(hint)
 
-    def install(self, temporary: Path, relative: str) -> None:
-        self.writer.install(temporary, self.path(relative))
+    def install(self, temporary: Path, relative: str, durable: bool = True) -> None:
+        self.writer.install(temporary, self.path(relative), durable)
 
     def write_chunks(self, relative: str, chunks: Iterable[bytes]) -> None:
         self.writer.write_chunks(self.path(relative), chunks)
@@ -281,12 +320,9 @@ class BackupFolder:
         return path.is_file() and not path.is_symlink()
 
     def move(self, source: str, target: str) -> None:
-        """Rename a file within the folder (made durable by `sync_folder` of the target's folder)."""
+        """Rename a file within the folder, made durable by the next state saved."""
         os.replace(self.path(source), self.path(target))
-
-    def sync_folder(self, relative: str) -> None:
-        """Make the renames and new entries in a folder durable."""
-        fsync_dir(self.path(relative))
+        self.writer.renamed_into(self.path(target).parent)
 
     # Documents ----------------------------------------------------------------------------------------
 
@@ -297,17 +333,19 @@ class BackupFolder:
     def has_document_info(self, folder: str) -> bool:
         return self._read_json(f"{folder}/{DOCUMENT_INFO}") is not None
 
-    def write_document(self, folder: str, document: Mapping[str, Any], file_names: Mapping[str, str]) -> None:
-        self.writer.write_json(self.path(f"{folder}/{DOCUMENT_INFO}"), document_info_json(document, file_names))
+    def write_document(self, folder: str, document: Mapping[str, Any], file_names: Mapping[str, str],
+                       durable: bool = True) -> None:
+        self.writer.write_json(self.path(f"{folder}/{DOCUMENT_INFO}"), document_info_json(document, file_names),
+                               durable=durable)
 
     def read_annotations(self, folder: str) -> list[dict[str, Any]]:
         return annotations_from_json(self._read_json(f"{folder}/{ANNOTATIONS_FILE}"))
 
-    def write_annotations(self, folder: str, annotations: Iterable[dict[str, Any]]) -> None:
+    def write_annotations(self, folder: str, annotations: Iterable[dict[str, Any]], durable: bool = True) -> None:
         """annotations.json, in its order; none at all removes the file."""
         ordered = ordered_annotations(annotations)
         if ordered:
-            self.writer.write_json(self.path(f"{folder}/{ANNOTATIONS_FILE}"), ordered)
+            self.writer.write_json(self.path(f"{folder}/{ANNOTATIONS_FILE}"), ordered, durable=durable)
         else:
             self.remove_file(f"{folder}/{ANNOTATIONS_FILE}")
 
@@ -370,6 +408,7 @@ class BackupFolder:
         return BackupState(pattern=pattern)
 
     def save_state(self, state: BackupState) -> None:
+        self.writer.barrier()  # every file the state names is on disk for good before it names them
         # A lone surrogate (which a JSON string may escape) has no UTF-8: it is written as JSON's own \udxxx escape.
         self.writer.write_chunks(self.root / STATE_FILE,
                                  (chunk.encode("utf-8", "backslashreplace") for chunk in state.json_chunks()))

@@ -7,6 +7,7 @@ import errno
 import hashlib
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from Errors import UnsafePathError
@@ -33,16 +34,17 @@ def _check_no_links(root: Path, relative: str, include_last: bool) -> Path:
     return path
 
 
-def ensure_folder(root: Path, relative: str) -> Path:
-    """Create a document folder (and its parents) without passing through symbolic links; each new folder's
-    entry in its parent is made durable, so that a state saved afterwards never names a folder a power cut lost."""
+def ensure_folder(root: Path, relative: str, made_in: Callable[[Path], None] | None = None) -> Path:
+    """Create a document folder (and its parents) without passing through symbolic links. Each new folder's entry in
+    its parent is made durable, so that a state saved afterwards never names a folder a power cut lost: at once, or
+    by `made_in(parent)`, which takes it on."""
     path = _check_no_links(root, relative, include_last=True)
     current = root
     for part in relative.split("/"):
         current = current / part
         if not current.is_dir():
             current.mkdir(exist_ok=True)  # another download thread may be creating the same parent
-            fsync_dir(current.parent)
+            (made_in or fsync_dir)(current.parent)
     return path
 
 

@@ -9,7 +9,6 @@ object where a list is due, or a body cut short is never taken for an empty or s
 import hashlib
 import json
 import logging
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -140,7 +139,8 @@ class MendeleyApi:
 
     def download(self, file_id: str, destination: Path, size: int | None, sha1: str | None,
                  on_bytes: Callable[[int], None] = lambda _: None) -> str:
-        """Write a file's bytes to `destination`, checked against the expected size and SHA-1 and fsynced.
+        """Write a file's bytes to `destination`, checked against the expected size and SHA-1 (the caller makes the
+        file durable as it installs it).
 
         Each attempt asks `/files/{id}` afresh for its 303 (signed content URLs expire) and fetches the
         content, which may live on another origin (an S3 bucket), without the Authorization header: that is
@@ -191,8 +191,6 @@ class MendeleyApi:
                     digest.update(chunk)
                     written += len(chunk)
                     on_bytes(len(chunk))
-                out.flush()
-                os.fsync(out.fileno())
         log.debug("File %s: %d bytes in %d ms", file_id, written, round((time.monotonic() - started) * 1000))
         if size is not None and written != size:
             raise DownloadError(f"got {written} bytes, expected {size}")
