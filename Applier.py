@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -97,10 +97,12 @@ class FileSource(Protocol):
 
 class Applier:
     def __init__(self, folder: BackupFolder, api: FileSource | None, state: BackupState, transfers: Concurrency,
-                 progress: bool, label: str) -> None:
-        """`api` None: a run that only moves what the backup holds (--relayout), where nothing may be fetched."""
+                 progress: bool, label: str, listing: Mapping[str, dict[str, Any]] | None = None) -> None:
+        """`api` None: a run that only moves what the backup holds (--relayout), where nothing may be fetched.
+        `listing`: the listed documents' JSON, by id, for the documents the plan says were listed."""
         self._folder = folder
         self._api = api
+        self._listing: Mapping[str, dict[str, Any]] = listing or {}
         self._state = state
         self._transfers = transfers
         self._progress = progress
@@ -190,7 +192,7 @@ class Applier:
         # A run killed while moving this document may have taken its info.json and annotations along already.
         held_at = plan.path if plan.moves and not self._folder.has(f"{source}/{DOCUMENT_INFO}") else source
         annotations = self._write_annotations(plan, entry, held_at)
-        document = plan.document if plan.document is not None else \
+        document = self._listing[plan.doc_id] if plan.listed else \
             self._folder.read_document(held_at)[0] or {"id": plan.doc_id}
         self._folder.write_document(plan.path, document,
                                     {file_id: record.name for file_id, record in records.items()}, durable=False)

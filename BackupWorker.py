@@ -15,7 +15,7 @@ from LibraryExport import update_exports
 from MendeleyApi import MendeleyApi
 from Naming import Pattern, parse_pattern
 from Planner import MISSING, MOVED, NEW, REMOVED, RESIZED, TOUCHED, UPDATED, Plan, Planner
-from RemoteLibrary import Snapshot, fetch_snapshot
+from RemoteLibrary import ListedDocuments, Snapshot, fetch_snapshot
 from Timestamps import format_time
 from Transfers import Concurrency
 
@@ -77,13 +77,20 @@ class BackupWorker:
     def run(self) -> LibraryResult:
         """Back the library up; the state is checkpointed on the way, and saved at the end by the caller (with the
         record of the run, for the user's library: one write of a state that may be megabytes)."""
+        # The listing is kept on disk, in the backup's temporary folder once there is one (a new backup's is made
+        # only once the server has answered).
+        temp_dir = self._folder.writer.temp_dir
+        with ListedDocuments(temp_dir if temp_dir.is_dir() else None) as listed:
+            return self._run(listed)
+
+    def _run(self, listed: ListedDocuments) -> LibraryResult:
         pattern = parse_pattern(self._state.pattern)
         doubts: dict[str, dict[str, str]] = {}
         if self._options.verify:
             self._verify_local_copies()
         else:
             doubts = self._check_local_copies()
-        snapshot = self._snapshot(pattern)
+        snapshot = self._snapshot(pattern, listed)
         if not self._options.dry_run:
             self._folder.begin(self._state)  # a new backup's folder is made only now that the server has answered
         plan = Planner(self._state, pattern, self._options.keep_trashed, self._folder.path_chars).plan(
@@ -100,7 +107,7 @@ class BackupWorker:
             # document (without %folder) but changes the exports' groups.
             self._state.set_exports_outdated(True)
         applier = Applier(self._folder, self._api, self._state, self._transfers, self._options.progress,
-                          self._label)
+                          self._label, snapshot.documents)
         result = applier.apply(plan)
         if result.failures:
             log.warning("%s: %d document(s) could not be backed up; removals are postponed to a run without errors",
@@ -120,13 +127,13 @@ class BackupWorker:
         self._advance(snapshot, succeeded=not result.failures and not held_back)
         return result.with_totals(self._state)
 
-    def _snapshot(self, pattern: Pattern) -> Snapshot:
+    def _snapshot(self, pattern: Pattern, listed: ListedDocuments) -> Snapshot:
         state = self._state
         full = self._full_listing_due()
         log.info("%s: %s", self._label, "listing the whole library" if full or not state.cutoff else
                  f"listing what changed since {format_time(state.cutoff)}")
         return fetch_snapshot(self._api, self._group_id, state.cutoff, full, pattern.uses_folders, state.entries,
-                              self._options.progress, self._label)
+                              listed, self._options.progress, self._label)
 
     def _full_listing_due(self) -> bool:
         """A full listing is the safety net under incremental runs: asked for, first run, or every N days."""

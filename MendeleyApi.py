@@ -67,18 +67,23 @@ class Credentials(Protocol):
 
 @dataclass
 class Listing:
-    """Every item of a paginated listing, with what its first page said about it."""
+    """Every item of a paginated listing (or, when they were handed to a `keep` as they came, their ids), with what
+    its first page said about it."""
 
     items: list[dict[str, Any]] = field(default_factory=list)
     expected_count: int | None = None  # the first page's Mendeley-Count, when the server sent one
     server_time: datetime | None = None  # the first page's Date header
+    listed: int = 0  # items the pages held
+    ids: set[Any] = field(default_factory=set)  # their distinct ids
+
+    def __post_init__(self) -> None:
+        if self.items and not self.ids:  # a listing made whole, not page by page
+            self.listed, self.ids = len(self.items), {item.get("id") for item in self.items}
 
     @property
     def complete(self) -> bool:
         """Whether the pages together hold as many distinct items as the server announced."""
-        if self.expected_count is None:
-            return True
-        return len({item.get("id") for item in self.items}) == self.expected_count
+        return self.expected_count is None or len(self.ids) == self.expected_count
 
 
 class MendeleyApi:
@@ -96,11 +101,13 @@ class MendeleyApi:
     # Listings -------------------------------------------------------------------------------------------
 
     def documents(self, group_id: str | None = None, modified_since: datetime | None = None,
-                  on_page: Callable[[Listing], None] | None = None) -> Listing:
+                  on_page: Callable[[Listing], None] | None = None,
+                  keep: Callable[[dict[str, Any]], None] | None = None) -> Listing:
         """Documents with every field (`view=all`) and, through the with-files media type, their files;
-        `on_page` is shown the listing so far after each page (for a progress bar)."""
+        `on_page` is shown the listing so far after each page (for a progress bar). With `keep`, each document is
+        handed to it as its page arrives instead of being held in the listing's items."""
         params = {"view": "all", "group_id": group_id, "modified_since": _time(modified_since)}
-        return self._list("/documents", params, DOCUMENT_WITH_FILES, on_page=on_page)
+        return self._list("/documents", params, DOCUMENT_WITH_FILES, on_page=on_page, keep=keep)
 
     def document(self, document_id: str) -> dict[str, Any] | None:
         """One document with every field and its files (as a listing gives them), or None if it is gone."""
@@ -201,14 +208,21 @@ class MendeleyApi:
     # Plumbing -------------------------------------------------------------------------------------------
 
     def _list(self, path: str, params: dict[str, Any], accept: str, limit: int = PAGE_LIMIT,
-              on_page: Callable[[Listing], None] | None = None) -> Listing:
+              on_page: Callable[[Listing], None] | None = None,
+              keep: Callable[[dict[str, Any]], None] | None = None) -> Listing:
         listing = Listing()
         for number, fetched in enumerate(self._pages(path, {**params, "limit": limit}, accept)):
             if number == 0:
                 count = fetched.response.headers.get("Mendeley-Count", "").strip()
                 listing.expected_count = int(count) if count.isdigit() else None
                 listing.server_time = parse_http_date(fetched.response.headers.get("Date"))
-            listing.items.extend(fetched.value)
+            listing.listed += len(fetched.value)
+            listing.ids.update(item.get("id") for item in fetched.value)
+            if keep is None:
+                listing.items.extend(fetched.value)
+            else:
+                for item in fetched.value:
+                    keep(item)
             if on_page is not None:
                 on_page(listing)
         return listing

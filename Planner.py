@@ -77,7 +77,7 @@ class DocumentPlan:
     old_path: str | None
     count_as: str | None  # NEW, UPDATED, MOVED, REMOVED (moved to the kept trash), or None (silent refresh)
     created: str
-    document: dict[str, Any] | None  # the JSON for info.json; None keeps the one on disk
+    listed: bool  # its JSON for info.json is the listing's; else the one on disk stays
     last_modified: str | None
     files: list[FilePlan]
     folder_uuids: list[str]
@@ -218,7 +218,7 @@ class Planner:
         for draft, _ in drafts:
             self._place_files(draft)
             held = self._entries.get(draft.doc_id)
-            if draft.count_as is None and held is not None and draft.document is not None \
+            if draft.count_as is None and held is not None and draft.listed \
                     and _counted_change(draft, held):
                 draft.count_as = UPDATED
         return [draft for draft, _ in drafts if _changes(draft, self._entries.get(draft.doc_id))]
@@ -254,7 +254,7 @@ class Planner:
         components = render_path(self._pattern, document, folders, self._folder_chars)
         draft = DocumentPlan(
             doc_id=doc_id, path=entry.path if entry else "", old_path=entry.path if entry else None,
-            count_as=None if entry else NEW, created=str(document.get("created") or ""), document=document,
+            count_as=None if entry else NEW, created=str(document.get("created") or ""), listed=True,
             last_modified=document.get("last_modified"), files=[], folder_uuids=folder_uuids,
             annotation_upserts=annotations[0], annotation_removals=annotations[1])
         remote_files = [item for item in document.get("files") or [] if isinstance(item, dict) and item.get("id")]
@@ -297,7 +297,7 @@ class Planner:
         """A draft for a held document the server did not list, which keeps its JSON and its files."""
         return DocumentPlan(
             doc_id=doc_id, path=entry.path, old_path=entry.path, count_as=count_as, created=entry.created,
-            document=None, last_modified=entry.last_modified, trashed=trashed,
+            listed=False, last_modified=entry.last_modified, trashed=trashed,
             files=[_kept_file(file_id, record, doubts.get(file_id)) for file_id, record in entry.files.items()],
             folder_uuids=entry.folder_uuids, annotation_upserts=annotations[0], annotation_removals=annotations[1])
 
@@ -322,7 +322,7 @@ class Planner:
 
 def _changes(draft: DocumentPlan, entry: Entry | None) -> bool:
     """Whether a draft changes anything on disk (a listed document may well be unchanged)."""
-    if entry is None or entry.legacy or draft.count_as is not None or draft.document is None:
+    if entry is None or entry.legacy or draft.count_as is not None or not draft.listed:
         return True
     return _counted_change(draft, entry) or any(plan.changes for plan in draft.files)
 

@@ -5,11 +5,17 @@ annotations), so a run over an unchanged library costs a handful of requests wha
 lists everything, and only a full listing that is complete can show that a document is gone.
 """
 
+import json
 import logging
-from collections.abc import Mapping
+import os
+import tempfile
+import threading
+from array import array
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
@@ -21,9 +27,69 @@ from Timestamps import parse_time
 log = logging.getLogger(__name__)
 
 
+class ListedDocuments(MutableMapping[str, dict[str, Any]]):
+    """The documents a listing gave, by id, kept in a temporary file rather than in memory (a listing of a hundred
+    thousand documents with every field is half a gigabyte of Python objects): each is read back, whole, when it is
+    looked up. What stays in memory is an index, and the creation time of each, which the snapshot asks about."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        """The file goes in `directory` (the backup's temporary folder), or the system's when there is none yet."""
+        self._file = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 (closed by __exit__)
+        self._lock = threading.Lock()
+        self._number: dict[str, int] = {}
+        self._offsets = array("q")
+        self._lengths = array("q")
+        self.created: dict[str, str] = {}
+        self.newest_change: datetime | None = None
+
+    def __enter__(self) -> "ListedDocuments":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
+
+    def __setitem__(self, doc_id: str, document: dict[str, Any]) -> None:
+        data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+        with self._lock:
+            offset = self._file.seek(0, os.SEEK_END)
+            self._file.write(data)
+            self._number[doc_id] = len(self._offsets)
+            self._offsets.append(offset)
+            self._lengths.append(len(data))
+        self.created[doc_id] = str(document.get("created") or "")
+        changed = parse_time(document.get("last_modified"))
+        if changed and (self.newest_change is None or changed > self.newest_change):
+            self.newest_change = changed
+
+    def __getitem__(self, doc_id: str) -> dict[str, Any]:
+        number = self._number[doc_id]
+        with self._lock:
+            self._file.seek(self._offsets[number])
+            data = self._file.read(self._lengths[number])
+        return json.loads(data.decode("utf-8", "surrogatepass"))
+
+    def __delitem__(self, doc_id: str) -> None:
+        raise TypeError("a listing is not changed after the fact")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._number)
+
+    def __len__(self) -> int:
+        return len(self._number)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._number
+
+    def keep(self, document: dict[str, Any]) -> None:
+        """A document as its listing's page brings it (one without an id is no document)."""
+        if document.get("id"):
+            self[str(document["id"])] = document
+
+
 @dataclass
 class Snapshot:
-    documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # listed: changed ones, or all when full
+    # Listed: changed ones, or all when full; a ListedDocuments in a run, any mapping in a test.
+    documents: MutableMapping[str, dict[str, Any]] = field(default_factory=dict)
     full: bool = False  # `documents` is a complete listing of the library: absence means removal
     trashed_ids: set[str] = field(default_factory=set)
     trash_full: bool = False  # `trashed_ids` is the whole, complete trash
@@ -40,6 +106,8 @@ class Snapshot:
     @property
     def newest_change(self) -> datetime | None:
         """The newest `last_modified` seen, a fallback clock when the server sent no `Date`."""
+        if isinstance(self.documents, ListedDocuments):
+            return self.documents.newest_change
         moments = [parse_time(item.get("last_modified")) for item in self.documents.values()]
         return max((moment for moment in moments if moment), default=None)
 
@@ -50,17 +118,18 @@ class Snapshot:
 
 
 def fetch_snapshot(api: MendeleyApi, group_id: str | None, cutoff: datetime | None, full: bool,
-                   with_memberships: bool, held: Mapping[str, Entry], progress: bool = False,
-                   label: str = "library") -> Snapshot:
-    """Ask the server what changed since `cutoff` (or everything, when `full` or there is no cut-off yet); with
-    `progress`, a bar on stderr counts the documents listed against the server's count."""
+                   with_memberships: bool, held: Mapping[str, Entry], listed: ListedDocuments,
+                   progress: bool = False, label: str = "library") -> Snapshot:
+    """Ask the server what changed since `cutoff` (or everything, when `full` or there is no cut-off yet), the
+    documents it lists kept in `listed`; with `progress`, a bar on stderr counts the documents listed against the
+    server's count."""
     full = full or cutoff is None
     since = None if full else cutoff
-    snapshot = Snapshot()
+    snapshot = Snapshot(documents=listed)
     with tqdm(unit="doc", desc=f"{label}: listing", disable=not progress, leave=False) as bar:
-        documents = api.documents(group_id, modified_since=since, on_page=partial(_show_listed, bar))
+        documents = api.documents(group_id, modified_since=since, on_page=partial(_show_listed, bar),
+                                  keep=listed.keep)
     snapshot.server_time = documents.server_time
-    snapshot.documents = _by_id(documents)
     snapshot.full = _complete(documents, "documents", snapshot) and full
     if since is not None:
         snapshot.deleted_ids = set(_by_id(api.deleted_documents(since, group_id)))
@@ -81,17 +150,17 @@ def fetch_snapshot(api: MendeleyApi, group_id: str | None, cutoff: datetime | No
         _complete(annotations, "annotations", snapshot)
         snapshot.annotations = _by_id(annotations)
         snapshot.deleted_annotation_ids = set(_by_id(api.annotations(group_id, deleted_since=since)))
-        _add_annotations_of_returning(api, snapshot, since, held)
+        _add_annotations_of_returning(api, snapshot, listed, since, held)
     return snapshot
 
 
-def _add_annotations_of_returning(api: MendeleyApi, snapshot: Snapshot, since: datetime,
+def _add_annotations_of_returning(api: MendeleyApi, snapshot: Snapshot, listed: ListedDocuments, since: datetime,
                                   held: Mapping[str, Entry]) -> None:
     """A document new to the backup but created before the cut-off (back from the trash, say) has annotations
     the listing of changed ones does not show: they are listed by document. A document created after the
     cut-off needs none of this, its annotations being younger still."""
-    for doc_id, document in snapshot.documents.items():
-        created = parse_time(document.get("created"))
+    for doc_id, created_text in list(listed.created.items()):
+        created = parse_time(created_text)
         if doc_id not in held and (created is None or created < since):
             annotations = api.annotations(document_id=doc_id)
             _complete(annotations, "annotations", snapshot)
@@ -120,7 +189,7 @@ def _add_memberships(api: MendeleyApi, snapshot: Snapshot, held: Mapping[str, En
 def _show_listed(bar: tqdm, listing: Listing) -> None:
     """One more page listed: a page takes long enough to be drawn each time."""
     bar.total = listing.expected_count
-    bar.n = len(listing.items)
+    bar.n = listing.listed
     bar.refresh()
 
 
@@ -133,5 +202,5 @@ def _complete(listing: Listing, what: str, snapshot: Snapshot) -> bool:
     if not listing.complete:
         snapshot.incomplete.append(what)
         log.warning("The %s listing held %d items where the server announced %s; "
-                    "nothing is removed on its evidence this run", what, len(listing.items), listing.expected_count)
+                    "nothing is removed on its evidence this run", what, len(listing.ids), listing.expected_count)
     return listing.complete

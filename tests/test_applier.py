@@ -9,7 +9,7 @@ import inspect
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,12 +61,16 @@ class Backup:
         self.state = folder.open_state(PATTERN.text, pattern_given=False)
         folder.begin(self.state)
         self.api = FakeApi(content)
+        self.listing: Mapping[str, dict[str, Any]] = {}
 
     def plan(self, snapshot: Snapshot) -> Plan:
+        self.listing = snapshot.documents
         return Planner(self.state, PATTERN, keep_trashed=False).plan(snapshot, self.folder.documents(self.state))
 
     def applier(self, jobs: int = 2) -> Applier:
-        return Applier(self.folder, self.api, self.state, Concurrency(jobs), progress=False, label="library")
+        """The Applier of the plan made last, which reads listed documents from its snapshot."""
+        return Applier(self.folder, self.api, self.state, Concurrency(jobs), progress=False, label="library",
+                       listing=self.listing)
 
     def run(self, snapshot: Snapshot, jobs: int = 2) -> tuple[Plan, LibraryResult]:
         """Both phases, as a run does them: the removals only when the first had no failure."""
@@ -221,7 +225,8 @@ def test_an_api_error_fails_one_document_only(backup):
 def test_a_lost_login_or_a_full_disk_stops_the_run_with_the_state_saved(backup, error, raised):
     backup.api.errors["g2"] = error
     with pytest.raises(raised) as stopped:
-        backup.applier(jobs=1).apply(backup.plan(full(*several(6))))
+        plan = backup.plan(full(*several(6)))
+        backup.applier(jobs=1).apply(plan)
     assert stopped.value is error or stopped.value.__cause__ is error
     saved = backup.saved_documents()
     # Saved: the documents completed, each with its files; not the one that failed, nor those never started.

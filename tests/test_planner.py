@@ -145,7 +145,7 @@ def test_a_change_of_annotations_alone_updates_the_document_without_fetching_fil
     entries["d1"].annotations["a3"] = OLD
     plan = plan_of(entries, snapshot)
     updated = only(plan)
-    assert (updated.count_as, updated.path, updated.document) == (UPDATED, "Doe/2024 - T 1", None)
+    assert (updated.count_as, updated.path, updated.listed) == (UPDATED, "Doe/2024 - T 1", False)
     assert updated.annotation_upserts == [changed] and updated.annotation_removals == {"a3"}
     assert not any(item.needs_download for item in updated.files)
     assert plan.annotation_changes == 2 and plan.counts == Counter({UPDATED: 1})

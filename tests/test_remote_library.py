@@ -12,7 +12,7 @@ import pytest
 
 from DocumentInfo import Entry
 from MendeleyApi import Listing, MendeleyApi
-from RemoteLibrary import Snapshot, fetch_snapshot
+from RemoteLibrary import ListedDocuments, Snapshot, fetch_snapshot
 
 CUTOFF = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
 SERVER_TIME = datetime(2024, 6, 1, 8, tzinfo=timezone.utc)
@@ -46,10 +46,13 @@ class FakeApi:
         return self.answers.get(key, listing())
 
     def documents(self, group_id: str | None = None, modified_since: datetime | None = None,
-                  on_page: Callable[[Listing], None] | None = None) -> Listing:
+                  on_page: Callable[[Listing], None] | None = None,
+                  keep: Callable[[dict[str, Any]], None] | None = None) -> Listing:
         listing = self._answer("documents", "documents", group_id=group_id, modified_since=modified_since)
         if on_page is not None:
             on_page(listing)
+        for item in listing.items if keep is not None else ():
+            keep(item)
         return listing
 
     def document(self, document_id: str) -> dict[str, Any] | None:
@@ -78,7 +81,8 @@ class FakeApi:
 
 def fetch(api: FakeApi, cutoff: datetime | None = None, full: bool = False, with_memberships: bool = False,
           held: dict[str, Entry] | None = None, group_id: str | None = None) -> Snapshot:
-    return fetch_snapshot(api, group_id, cutoff, full, with_memberships, held or {})  # type: ignore[arg-type]
+    return fetch_snapshot(api, group_id, cutoff, full, with_memberships, held or {},  # type: ignore[arg-type]
+                          ListedDocuments())
 
 
 def names(api: FakeApi) -> list[str]:
