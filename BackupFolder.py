@@ -30,6 +30,7 @@ from DocumentInfo import (
     ANNOTATIONS_FILE,
     DOCUMENT_INFO,
     BackupState,
+    CopyRecord,
     Entry,
     annotations_from_json,
     document_info_from_json,
@@ -297,8 +298,9 @@ class BackupFolder:
     def has_document_info(self, folder: str) -> bool:
         return self._read_json(f"{folder}/{DOCUMENT_INFO}") is not None
 
-    def write_document(self, folder: str, document: Mapping[str, Any], file_names: Mapping[str, str]) -> None:
-        self.writer.write_json(self.path(f"{folder}/{DOCUMENT_INFO}"), document_info_json(document, file_names))
+    def write_document(self, folder: str, document: Mapping[str, Any], file_names: Mapping[str, str],
+                       copies: Mapping[str, CopyRecord] | None = None) -> None:
+        self.writer.write_json(self.path(f"{folder}/{DOCUMENT_INFO}"), document_info_json(document, file_names, copies))
 
     def read_annotations(self, folder: str) -> list[dict[str, Any]]:
         return annotations_from_json(self._read_json(f"{folder}/{ANNOTATIONS_FILE}"))
