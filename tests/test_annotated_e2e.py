@@ -395,3 +395,20 @@ def test_a_removed_document_takes_its_copies_with_it(tool, api, paper):
     assert tool.run(ON).summary == Summary(removed=1)
     assert copies_in(tool.backup) == {} and not (tool.backup / "Doe").exists()
 
+
+
+def test_a_groups_copies_name_the_authors_the_api_knows(tool, emulator):
+    # Seed 1: some of the group's annotations are by its owner, another profile, which the emulator answers 404 for
+    # (it knows the user's profile only); the others are the user's.
+    emulator.seed(documents=1, groups=1, group_documents=6, annotations_per_document=2, file_size=3000, seed=1)
+    truth = emulator.library()
+    owner = truth["groups"][0]["owning_profile_id"]
+    assert owner != PROFILE["id"]
+    tool.run(ON, "--groups", "all")
+    marks = [mark for path, data in copies_in(tool.backup).items() for mark in read_back(data)[0]]
+    authors = {item["id"]: item["profile_id"] for item in truth["annotations"]}
+    assert {authors[mark["NM"]] for mark in marks} == {owner, PROFILE["id"]}
+    for mark in marks:
+        assert mark.get("T") == (None if authors[mark["NM"]] == owner else AUTHOR)
+    asked = emulator.stats()["by_endpoint"]
+    assert asked["GET /profiles/me"] == 2 and asked["GET /profiles/{id}"] == 1  # once per library; the owner once
