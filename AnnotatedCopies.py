@@ -166,15 +166,18 @@ class AnnotatedCopies:
 
     def refresh(self, doc_id: str) -> None:
         """Bring a held document's copies up to date with what the backup holds of it (nothing else of it changes)."""
-        entry = self._state.entries[doc_id]
+        entry = self._state.entry(doc_id)
+        if entry is None:
+            return
         annotations = self._folder.read_annotations(entry.path) if entry.annotations else []
         copies = self.follow(entry, entry.path, entry.files, annotations)
-        document, _ = self._folder.read_document(entry.path)
-        if document:  # one that cannot be read is left for the next full listing to write again
-            self._folder.write_document(entry.path, document,
-                                        {file_id: record.name for file_id, record in entry.files.items()},
-                                        copies.records)
-        self._folder.sync_folder(entry.path)
+        if copies.records != entry.copies:
+            document, _ = self._folder.read_document(entry.path)
+            if document:  # one that cannot be read is left for the next full listing to write again
+                self._folder.write_document(entry.path, document,
+                                            {file_id: record.name for file_id, record in entry.files.items()},
+                                            copies.records)
+            self._folder.sync_folder(entry.path)  # a copy renamed
         self._state.record(doc_id, replace(entry, copies=copies.records, copies_drawing=copies.drawing),
                            leaving=copies.leaving)
 
@@ -242,8 +245,9 @@ class AnnotatedCopies:
         for copy in entry.copies.values():
             path = f"{entry.path}/{copy.name}"
             if not self._matches(path, copy):
-                log.warning("%s: %s is missing or not as it was written; it will be made again", self._label,
-                            self._folder.path(path))
+                missing = not self._folder.is_plain_file(path)
+                log.log(logging.WARNING if missing else logging.INFO, "%s: %s is %s; it will be made again",
+                        self._label, self._folder.path(path), "missing" if missing else "not as it was written")
                 return True
         return False
 
