@@ -1,7 +1,8 @@
 """The cost of --annotated-pdfs on the benchmark's 1,000-document run: the same seeded library (one 50 KB file a
 document, 20 ms of latency a request, one shared 8 MB/s link, --jobs 16, as bench/bench.py) backed up without the
 option and with it, three runs each: the initial backup, a rerun with no change, and a rerun after a new highlight
-on 1% of the documents. Prints one table: requests, wall and CPU time, peak memory, copies written, their bytes.
+on 1% of the documents; then the option turned on for the backup made without it, and off for the one made with
+it. Prints one table: requests, wall and CPU time, peak memory, copies written and removed, the bytes written.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from tests.emulator import EmulatorProcess
 from tests.library import create_annotation
 from tests.tool import BackupTool, Run
 
-HEADER = ("option", "run", "requests", "wall s", "cpu s", "peak MB", "copies written", "copies MB", "summary")
+HEADER = ("backup", "run", "requests", "wall s", "cpu s", "peak MB", "copies written", "removed", "copies MB",
+          "summary")
+ON = "--annotated-pdfs"
 
 
 def copies(backup: Path) -> dict[str, tuple[int, int]]:
@@ -44,22 +47,24 @@ def bench(emulator: EmulatorProcess, documents: int, option: list[str], tmp: Pat
                   seed=documents)
     tool = BackupTool(emulator, tmp)
     rows = []
-    for run in ("initial", "no change", "1% highlighted"):
+    turned = ("turned on", [ON]) if not option else ("turned off", [])
+    for run, given in (("initial", option), ("no change", option), ("1% highlighted", option), turned):
         if run == "1% highlighted":
             emulator.faults()
             highlight_one_percent(emulator, emulator.library()["documents"])
         before = copies(tool.backup) if tool.backup.exists() else {}
         emulator.faults(latency_ms=LATENCY_MS, bandwidth_bytes_per_s=BANDWIDTH)
         emulator.reset_stats()
-        measured: Measured = run_measured(tool.command("--jobs", str(JOBS), *option), tmp, tool.environment())
+        measured: Measured = run_measured(tool.command("--jobs", str(JOBS), *given), tmp, tool.environment())
         if measured.returncode != 0:
             raise SystemExit(f"{run} {option}: exit {measured.returncode}: {measured.stderr}")
         after = copies(tool.backup)
         written = [path for path, signature in after.items() if before.get(path) != signature]
         summary = Run(0, measured.stdout, "").summary
-        rows.append((" ".join(option) or "(none)", run, str(emulator.stats()["total_requests"]),
+        rows.append(("with copies" if option else "without", run, str(emulator.stats()["total_requests"]),
                      f"{measured.wall_s:.1f}", f"{measured.cpu_s:.1f}", f"{measured.peak_bytes / 2**20:.0f}",
-                     str(len(written)), f"{sum(after[path][1] for path in written) / 1e6:.1f}",
+                     str(len(written)), str(len(set(before) - set(after))),
+                     f"{sum(after[path][1] for path in written) / 1e6:.1f}",
                      f"new {summary.new} updated {summary.updated} annotations {summary.annotations}"))
         print("  " + "  ".join(rows[-1]), file=sys.stderr, flush=True)
     return rows
@@ -71,7 +76,7 @@ def main() -> int:
     arguments = parser.parse_args()
     rows: list[tuple[str, ...]] = []
     with EmulatorProcess() as emulator:
-        for option in ([], ["--annotated-pdfs"]):
+        for option in ([], [ON]):
             with tempfile.TemporaryDirectory(prefix="mendeley-bench-annotated-") as tmp:
                 rows += bench(emulator, arguments.documents, option, Path(tmp))
     lines = [HEADER, *rows]
