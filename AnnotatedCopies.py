@@ -178,6 +178,7 @@ class AnnotatedCopies:
                                             {file_id: record.name for file_id, record in entry.files.items()},
                                             copies.records)
             self._folder.sync_folder(entry.path)  # a copy renamed
+            self._state.set_exports_outdated(True)  # they link the copies
         self._state.record(doc_id, replace(entry, copies=copies.records, copies_drawing=copies.drawing),
                            leaving=copies.leaving)
 

@@ -291,6 +291,7 @@ def test_a_dry_run_lists_the_copies_it_would_write_and_the_option_off_removes_th
     tool.run("-c", str(config))
     made = copies_in(tool.backup)
     assert set(made) == {f"{paper['folder']}/paper{COPY}", f"{paper['folder']}/supplement{COPY}"}
+    assert jabref_file_paths(_bib_field(tool, "file"))[0] == f"{paper['folder']}/paper{COPY}"  # nothing else changed
     assert tool.run("-c", str(config), "--dry-run").stdout.count("annotated") == 0
 
     dry = tool.run("-c", str(config), "--no-annotated-pdfs", "--dry-run")
@@ -299,6 +300,8 @@ def test_a_dry_run_lists_the_copies_it_would_write_and_the_option_off_removes_th
     assert copies_in(tool.backup) == made
     tool.run("-c", str(config), "--no-annotated-pdfs")
     assert copies_in(tool.backup) == {}
+    assert jabref_file_paths(_bib_field(tool, "file")) == [f"{paper['folder']}/paper.pdf",
+                                                           f"{paper['folder']}/supplement.pdf"]
     assert "annotated" not in state_of(tool.backup)["entries"][paper["doc"]["id"]]
     assert (tool.backup / paper["folder"] / "paper.pdf").read_bytes() == real_pdf(1)
 
