@@ -213,3 +213,15 @@ def test_the_states_record_of_copies_reads_back_and_a_damaged_one_is_refused():
     data["entries"]["doc"]["annotated"]["copies"]["f1"]["name"] = 7
     with pytest.raises(ValueError, match="annotated copies of the document in Paper are damaged"):
         state_from_json(data, lambda path: Entry(path=path))
+
+
+def test_a_file_that_changed_gets_its_copy_drawn_again_from_its_new_bytes(library):
+    made = library.copies().follow(None, FOLDER, library.files, [highlight("h1")])
+    newer = pdf_bytes(4, 2, 0, 0)
+    library.folder.write_chunks(f"{FOLDER}/paper.pdf", [newer])
+    files = {"f1": FileRecord("paper.pdf", sha1(newer), *library.folder.signature(f"{FOLDER}/paper.pdf"))}
+    again = library.copies().follow(library.entry(copies=made.records), FOLDER, files,
+                                    [highlight("h1", filehash=sha1(newer))])
+    copy = library.folder.path(f"{FOLDER}/paper (annotated).pdf").read_bytes()
+    assert again.records["f1"].fingerprint != made.records["f1"].fingerprint and again.leaving == []
+    assert again.records["f1"].sha1 == sha1(copy) and copy.startswith(newer)  # an incremental update of the new one
