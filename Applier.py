@@ -1,9 +1,10 @@
 """Carries out a plan in a backup folder, and owns what happens when part of it fails.
 
-Two phases. `apply` only adds: it downloads, moves and writes documents in parallel, and a document's entry in the
-state is recorded only once its folder is complete; the state is checkpointed every few seconds. `remove` deletes
-(documents the server lost, files no longer attached, annotations deleted) and is called only when `apply` had no
-error, so a bad day on the network never costs a backed-up byte.
+Two phases. `apply` only adds: it downloads, moves and writes documents in parallel (with the annotated copies of
+their PDFs, which AnnotatedCopies decides and makes), and a document's entry in the state is recorded only once its
+folder is complete; the state is checkpointed every few seconds. `remove` deletes (documents the server lost, files
+no longer attached, annotations deleted) and is called only when `apply` had no error, so a bad day on the network
+never costs a backed-up byte.
 
 Error policy: a document that fails (the API, or a file in the way) is named and the others go on; a lost login, a
 full disk or a read-only folder stops the run once the documents in flight are done and the state is saved.
