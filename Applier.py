@@ -1,14 +1,16 @@
 """Carries out a plan in a backup folder, and owns what happens when part of it fails.
 
-Two phases. `apply` only adds: it downloads, moves and writes documents in parallel, and a document's entry in the
-state is recorded only once its folder is complete; the state is checkpointed every few seconds. `remove` deletes
-(documents the server lost, files no longer attached, annotations deleted) and is called only when `apply` had no
-error, so a bad day on the network never costs a backed-up byte.
+Two phases. `apply` only adds: it downloads, moves and writes documents in parallel (with the annotated copies of
+their PDFs, which AnnotatedCopies decides and makes), and a document's entry in the state is recorded only once its
+folder is complete; the state is checkpointed every few seconds. `remove` deletes (documents the server lost, files
+no longer attached, annotations deleted) and is called only when `apply` had no error, so a bad day on the network
+never costs a backed-up byte.
 
 Error policy: a document that fails (the API, or a file in the way) is named and the others go on; a lost login, a
 full disk or a read-only folder stops the run once the documents in flight are done and the state is saved.
 """
 
+import itertools
 import logging
 import queue
 import threading
@@ -23,6 +25,7 @@ from typing import Any, Protocol, TypeVar
 
 from tqdm import tqdm
 
+from AnnotatedCopies import AnnotatedCopies
 from BackupFolder import BackupFolder
 from DocumentInfo import ANNOTATIONS_FILE, DOCUMENT_INFO, BackupState, Entry, FileRecord
 from Errors import ApiError, BackupError, BackupFolderError, LoginError, NotOursError
@@ -97,10 +100,13 @@ class FileSource(Protocol):
 
 class Applier:
     def __init__(self, folder: BackupFolder, api: FileSource | None, state: BackupState, transfers: Concurrency,
-                 progress: bool, label: str, listing: Mapping[str, dict[str, Any]] | None = None) -> None:
+                 progress: bool, label: str, listing: Mapping[str, dict[str, Any]] | None = None,
+                 copies: AnnotatedCopies | None = None) -> None:
         """`api` None: a run that only moves what the backup holds (--relayout), where nothing may be fetched.
-        `listing`: the listed documents' JSON, by id, for the documents the plan says were listed."""
+        `listing`: the listed documents' JSON, by id, for the documents the plan says were listed. `copies`: what
+        becomes of the annotated copies of PDFs (by default they only move with their documents)."""
         self._folder = folder
+        self._copies = copies or AnnotatedCopies(folder, state, label)
         self._api = api
         self._listing: Mapping[str, dict[str, Any]] = listing or {}
         self._state = state
@@ -127,21 +133,14 @@ class Applier:
                      disable=not show or not total_bytes) as downloaded, \
                 ThreadPoolExecutor(self._transfers.ceiling, thread_name_prefix="download") as pool:
             self._on_bytes = partial(self._downloaded, downloaded)
-            next_checkpoint = time.monotonic() + CHECKPOINT_SECONDS
             stopping = threading.Event()
-            # Twice as many documents handed out as may transfer at once: one waits while the other runs.
-            for done in _as_completed(pool, self._apply_in_slot, plan.documents, lambda: 2 * self._transfers.limit,
-                                      CHECKPOINT_SECONDS, stopping):
-                if done is not None:
-                    docs.update()
-                    stop = self._collect(*done, result) or stop
-                    if stop:
-                        stopping.set()
-                if time.monotonic() >= next_checkpoint:
-                    started = time.monotonic()
-                    self._folder.save_state(self._state)
-                    took = time.monotonic() - started
-                    next_checkpoint = time.monotonic() + max(CHECKPOINT_SECONDS, CHECKPOINT_SPACING * took)
+            stop = self._run(pool, self._apply_in_slot, plan.documents, partial(self._collect, result, docs), stopping)
+            if stop is None:
+                # Then the held documents whose annotated copies need a look although nothing of them changed.
+                planned = itertools.chain((doc.doc_id for doc in plan.documents),
+                                          (gone.doc_id for gone in plan.removals))
+                stop = self._run(pool, self._copies.refresh, self._copies.held_to_refresh(planned),
+                                 partial(self._collect_refresh, result), stopping)
         result.bytes_downloaded = self._bytes_downloaded
         if stop:
             self._folder.save_state(self._state)
@@ -154,18 +153,49 @@ class Applier:
             self._bytes_downloaded += count
         bar.update(count)
 
-    def _collect(self, doc_plan: DocumentPlan, future: Future[bool], result: LibraryResult) -> BackupError | None:
-        """Account for one finished document; the error that must stop the run, if it brought one."""
+    def _run(self, pool: ThreadPoolExecutor, work: Callable[[Item], Any], items: Iterable[Item],
+             collect: Callable[[Item, Future[Any]], BackupError | None],
+             stopping: threading.Event) -> BackupError | None:
+        """Do `work` on each item in the pool, `collect` accounting for each as it is done, the state checkpointed
+        every few seconds; the error that must stop the run, after which no further item starts."""
+        stop: BackupError | None = None
+        next_checkpoint = time.monotonic() + CHECKPOINT_SECONDS
+        # Twice as many items handed out as may transfer at once: one waits while the other runs.
+        for done in _as_completed(pool, work, items, lambda: 2 * self._transfers.limit, CHECKPOINT_SECONDS, stopping):
+            if done is not None:
+                stop = collect(*done) or stop
+                if stop:
+                    stopping.set()
+            if time.monotonic() >= next_checkpoint:
+                started = time.monotonic()
+                self._folder.save_state(self._state)
+                next_checkpoint = time.monotonic() + max(CHECKPOINT_SECONDS, CHECKPOINT_SPACING * (
+                    time.monotonic() - started))
+        return stop
+
+    def _outcome(self, future: Future[Outcome], where: str, result: LibraryResult) -> tuple[bool, BackupError | None]:
+        """Whether an item's work succeeded, and the error that must stop the run, if it brought one; a failure of
+        the item alone (the API, a file in the way) is named as `where` and counted."""
         try:
             with self._folder.fatal_errors():
-                fetched = future.result()
+                future.result()
         except (LoginError, BackupFolderError) as error:
-            return error
+            return False, error
         except (ApiError, OSError) as error:
-            where = doc_plan.old_path or doc_plan.path  # where the document is still, if it was to move
             log.error("%s: %s: %s", self._label, where, error)
             result.failures.append(Failure(item_name(self._label, where), str(error)))
-            return None
+            return False, None
+        return True, None
+
+    def _collect(self, result: LibraryResult, bar: tqdm, doc_plan: DocumentPlan,
+                 future: Future[bool]) -> BackupError | None:
+        """Account for one finished document; the error that must stop the run, if it brought one."""
+        bar.update()
+        # Named where the document is still, if it was to move.
+        done, stop = self._outcome(future, doc_plan.old_path or doc_plan.path, result)
+        if not done:
+            return stop
+        fetched = future.result()
         if any(file.needs_download for file in doc_plan.files):
             self._transfers.completed()
         # A document counted as nothing was refreshed silently, unless the check found a damaged copy.
@@ -174,6 +204,10 @@ class Applier:
             result.counts[counted] += 1
         result.annotation_changes += len(doc_plan.annotation_upserts)
         return None
+
+    def _collect_refresh(self, result: LibraryResult, doc_id: str, future: Future[None]) -> BackupError | None:
+        """Account for the annotated copies of one held document brought up to date."""
+        return self._outcome(future, self._state.entries[doc_id].path, result)[1]
 
     def _apply_in_slot(self, plan: DocumentPlan) -> bool:
         with self._transfers.slot():
@@ -192,10 +226,13 @@ class Applier:
         # A run killed while moving this document may have taken its info.json and annotations along already.
         held_at = plan.path if plan.moves and not self._folder.has(f"{source}/{DOCUMENT_INFO}") else source
         annotations = self._write_annotations(plan, entry, held_at)
+        copies = self._copies.follow(entry, plan.path, records, [item for annotation_id, item in annotations.items()
+                                                                 if annotation_id not in plan.annotation_removals])
         document = self._listing[plan.doc_id] if plan.listed else \
             self._folder.read_document(held_at)[0] or {"id": plan.doc_id}
         self._folder.write_document(plan.path, document,
-                                    {file_id: record.name for file_id, record in records.items()}, durable=False)
+                                    {file_id: record.name for file_id, record in records.items()}, copies.records,
+                                    durable=False)
         if plan.moves:
             for name in (DOCUMENT_INFO, ANNOTATIONS_FILE):
                 self._folder.remove_file(f"{plan.old_path}/{name}")
@@ -203,8 +240,11 @@ class Applier:
         # Every file and rename above is made durable, all at once, before a state on disk names them.
         self._state.record(plan.doc_id, Entry(
             path=plan.path, last_modified=plan.last_modified, files=records, folder_uuids=plan.folder_uuids,
-            annotations=annotations, trashed=plan.trashed, created=plan.created),
-            leaving=(f"{source}/{record.name}" for record in plan.removed_files.values()))
+            annotations={annotation_id: str(item.get("last_modified") or "") for annotation_id, item in
+                         annotations.items()},
+            trashed=plan.trashed, created=plan.created, copies=copies.records, copies_drawing=copies.drawing),
+            leaving=itertools.chain((f"{source}/{record.name}" for record in plan.removed_files.values()),
+                                    copies.leaving))
         return fetched
 
     def _place(self, plan: FilePlan, source: str, target: str) -> tuple[FileRecord, bool]:
@@ -258,14 +298,14 @@ class Applier:
         size, mtime_ns = self._folder.signature(path) or (None, None)
         return FileRecord(name, sha1, size, mtime_ns)
 
-    def _write_annotations(self, plan: DocumentPlan, entry: Entry | None, source: str) -> dict[str, str]:
-        """Add and update the document's annotations (removals wait for phase two); their ids and times."""
+    def _write_annotations(self, plan: DocumentPlan, entry: Entry | None, source: str) -> dict[str, dict[str, Any]]:
+        """Add and update the document's annotations (removals wait for phase two); all of them by id."""
         held = self._folder.read_annotations(source) if entry and entry.annotations else []
         merged = {str(item.get("id")): item for item in held}
         merged.update({str(item.get("id")): item for item in plan.annotation_upserts})
         if plan.annotation_upserts or (plan.moves and merged):
             self._folder.write_annotations(plan.path, merged.values(), durable=False)
-        return {annotation_id: str(item.get("last_modified") or "") for annotation_id, item in merged.items()}
+        return merged
 
     # Phase two ------------------------------------------------------------------------------------------
 
@@ -300,7 +340,8 @@ class Applier:
 
     def _remove_document(self, removal: Removal) -> None:
         entry = removal.entry
-        for name in [record.name for record in entry.files.values()] + [DOCUMENT_INFO, ANNOTATIONS_FILE]:
+        for name in [*(record.name for record in entry.files.values()), *(copy.name for copy in entry.copies.values()),
+                     DOCUMENT_INFO, ANNOTATIONS_FILE]:
             self._folder.remove_file(f"{entry.path}/{name}")
         self._folder.prune(entry.path)
         self._state.forget(removal.doc_id)

@@ -30,6 +30,7 @@ from DocumentInfo import (
     ANNOTATIONS_FILE,
     DOCUMENT_INFO,
     BackupState,
+    CopyRecord,
     Entry,
     annotations_from_json,
     document_info_from_json,
@@ -334,8 +335,8 @@ class BackupFolder:
         return self._read_json(f"{folder}/{DOCUMENT_INFO}") is not None
 
     def write_document(self, folder: str, document: Mapping[str, Any], file_names: Mapping[str, str],
-                       durable: bool = True) -> None:
-        self.writer.write_json(self.path(f"{folder}/{DOCUMENT_INFO}"), document_info_json(document, file_names),
+                       copies: Mapping[str, CopyRecord] | None = None, durable: bool = True) -> None:
+        self.writer.write_json(self.path(f"{folder}/{DOCUMENT_INFO}"), document_info_json(document, file_names, copies),
                                durable=durable)
 
     def read_annotations(self, folder: str) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from AnnotatedCopies import DROP, MAKE, AnnotatedCopies, ProfileNames
 from Applier import LIBRARY, Applier, Failure, LibraryResult, item_name
 from BackupFolder import BIBTEX_FILE, FOLDERS_FILE, RIS_FILE, BackupFolder
 from Config import BackupOptions
@@ -97,17 +98,21 @@ class BackupWorker:
             snapshot, self._folder.documents(self._state), doubts)
         held_back = self._hold_back_mass_deletion(plan)
         self._log_plan(plan)
+        copies = AnnotatedCopies(self._folder, self._state, self._label,
+                                 MAKE if self._options.annotated_pdfs else DROP, ProfileNames(self._api),
+                                 self._options.verify)
         if self._options.dry_run:
+            lines = plan.describe() + copies.describe(plan)
             return LibraryResult(
                 counts=plan.counts, annotation_changes=plan.annotation_changes, held_back=held_back,
-                plan_lines=[f"{self._label}: {line}" for line in plan.describe()]).with_totals(self._state)
+                plan_lines=[f"{self._label}: {line}" for line in lines]).with_totals(self._state)
         folder_tree = snapshot.folders if snapshot.folders_complete else self._state.folders
         if plan.documents or plan.removals or folder_tree != self._state.folders:
             # Checkpointed: a run killed before the exports leaves them to the next. A renamed folder moves no
             # document (without %folder) but changes the exports' groups.
             self._state.set_exports_outdated(True)
         applier = Applier(self._folder, self._api, self._state, self._transfers, self._options.progress,
-                          self._label, snapshot.documents)
+                          self._label, listing=snapshot.documents, copies=copies)
         result = applier.apply(plan)
         if result.failures:
             log.warning("%s: %d document(s) could not be backed up; removals are postponed to a run without errors",

@@ -93,6 +93,7 @@ class BackupOptions:
     max_delete_percent: float = 50.0
     force: bool = False
     keep_trashed: bool = False
+    annotated_pdfs: bool = False  # beside each PDF with highlights or sticky notes, a copy with them drawn in
     progress: bool = False  # progress bars on stderr
 
 
@@ -243,6 +244,7 @@ CONFIG_KEYS: dict[tuple[str, str], tuple[str, Callable[[str], Any]]] = {
     ("backup", "full-every"): ("full_every", _positive_float),
     ("backup", "groups"): ("groups", _groups),
     ("backup", "keep-trashed"): ("keep_trashed", _boolean),
+    ("backup", "annotated-pdfs"): ("annotated_pdfs", _boolean),
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -263,6 +265,7 @@ DEFAULTS: dict[str, Any] = {
     "full_every": 7.0,
     "groups": GroupSelection(),
     "keep_trashed": False,
+    "annotated_pdfs": False,
 }
 
 EPILOG = """\
@@ -373,6 +376,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--keep-trashed", action=yes_no, default=None,
         help=_about("keep documents moved to the Mendeley trash under .trash/ instead of removing them; they move "
                     "back if restored", "keep_trashed", "no"))
+    add("--annotated-pdfs", action=yes_no, default=None,
+        help=_about("beside each backed-up PDF with highlights or sticky notes, a copy with them drawn in as PDF "
+                    "annotations, `<name> (annotated).pdf`, which Zotero, JabRef and any PDF reader show (the "
+                    "exports link it first); the original stays as downloaded. --no-annotated-pdfs removes the "
+                    "copies a backup holds", "annotated_pdfs", "no"))
     add("-j", "--jobs", type=_typed(_jobs), metavar="auto|N",
         help=_about("parallel downloads: auto adapts them to the link and the server (a few at first, more while "
                     f"that pays, never more than {MAX_JOBS}, fewer when the server pushes back); a number fixes "
@@ -480,7 +488,7 @@ def load_settings(argv: Sequence[str] | None = None) -> Settings:
         jobs=merged["jobs"], dry_run=bool(arguments.dry_run), full=bool(arguments.full),
         full_every_days=merged["full_every"], verify=bool(arguments.verify), max_delete_percent=merged["max_delete"],
         force=bool(arguments.force), keep_trashed=bool(merged["keep_trashed"]),
-        progress=verbosity >= 0 and sys.stderr.isatty())
+        annotated_pdfs=bool(merged["annotated_pdfs"]), progress=verbosity >= 0 and sys.stderr.isatty())
     return Settings(
         login=login, output_dir=Path(merged["output_dir"]).expanduser().absolute(), pattern=merged["pattern"],
         pattern_given=pattern_given,

@@ -3,7 +3,9 @@ the state of one backed-up library as the run keeps it in memory. No file I/O he
 
 - The state file (`<backup>/info.json`): `{"last_backup_time": ISO-8601, "documents": {id: relative folder},
   "pattern": "..."}` plus this tool's own keys (`format`, `entries`, `last_run`, ...), which the original ignores.
-- A document folder's `info.json`: `{"document": <the API's JSON for view=all>, "files": {file id: file name}}`.
+- A document folder's `info.json`: `{"document": <the API's JSON for view=all>, "files": {file id: file name}}`, plus
+  this tool's own `annotated_copies` (`{file id: {"name": copy name, "fingerprint": what it was made from}}`) where
+  annotated PDF copies are made.
 - A document folder's `annotations.json`: the document's annotations, the API's JSON, ordered by (created, id).
 """
 
@@ -48,6 +50,22 @@ class FileRecord:
 
 
 @dataclass(slots=True)
+class CopyRecord:
+    """An annotated copy of one of a document's PDFs (AnnotatedCopies), beside it: its name, what it was made from
+    (AnnotatedPdf.copy_fingerprint), and its SHA-1, size and mtime as written."""
+
+    name: str
+    fingerprint: str
+    sha1: str
+    size: int | None = None
+    mtime_ns: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "fingerprint": self.fingerprint, "sha1": self.sha1, "size": self.size,
+                "mtime_ns": self.mtime_ns}
+
+
+@dataclass(slots=True)
 class Entry:
     """A backed-up document: where it is and what of it the backup holds.
 
@@ -63,6 +81,9 @@ class Entry:
     trashed: bool = False
     created: str = ""
     legacy: bool = False
+    copies: dict[str, CopyRecord] = field(default_factory=dict)  # file id -> its annotated copy
+    # The AnnotatedPdf.DRAWING_VERSION its copies were last decided with; 0: not since --annotated-pdfs was on.
+    copies_drawing: int = 0
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"last_modified": self.last_modified, "created": self.created,
@@ -73,11 +94,18 @@ class Entry:
             data["annotations"] = self.annotations
         if self.trashed:
             data["trashed"] = True
+        if self.copies or self.copies_drawing:
+            data["annotated"] = {"drawing": self.copies_drawing,
+                                 "copies": {file_id: copy.to_json() for file_id, copy in self.copies.items()}}
         return data
 
     def file_paths(self) -> Iterator[str]:
         """The backup-relative paths of the document's files."""
         return (f"{self.path}/{record.name}" for record in self.files.values())
+
+    def copy_paths(self) -> Iterator[str]:
+        """The backup-relative paths of the annotated copies of its files."""
+        return (f"{self.path}/{copy.name}" for copy in self.copies.values())
 
 
 @dataclass(frozen=True)
@@ -165,7 +193,8 @@ class BackupState:
             doc_id = self._folder_of.inverse.get(folder)
             entry = self.entries.get(doc_id) if doc_id is not None else None
             if entry is not None and (name in DOCUMENT_FOLDER_FILES or
-                                      any(collision_key(record.name) == key for record in entry.files.values())):
+                                      any(collision_key(record.name) == key for record in entry.files.values()) or
+                                      any(collision_key(copy.name) == key for copy in entry.copies.values())):
                 return True
             return path in self.pending
 
@@ -180,6 +209,9 @@ class BackupState:
         removal phase of a run without errors."""
         with self._lock:
             self._index(doc_id, entry)
+            # An annotated copy made again where one waited for removal (the annotations came back before a run
+            # without errors removed it) stays.
+            self.pending.difference_update(entry.copy_paths())
             self.pending.update(leaving)
 
     def forget(self, doc_id: str) -> None:
@@ -340,9 +372,23 @@ def _entry_from_json(path: str, raw: dict[str, Any]) -> Entry:
     files = {file_id: FileRecord(name=str(record.get("name")), sha1=record.get("sha1"), size=record.get("size"),
                                  mtime_ns=record.get("mtime_ns"))
              for file_id, record in records.items()}
+    annotated = raw.get("annotated") or {}
+    if not (isinstance(annotated, dict) and isinstance(annotated.get("drawing") or 0, int)):
+        raise ValueError(f"the annotated copies of the document in {path} are damaged")
+    copies = {file_id: _copy_from_json(copy, path)
+              for file_id, copy in _checked(annotated.get("copies") or {}, dict,
+                                            "the annotated copies of the document in " + path).items()}
     return Entry(path=path, last_modified=raw.get("last_modified"), files=files, folder_uuids=folder_uuids,
                  annotations=_checked(raw.get("annotations") or {}, str, "the annotations of the document in " + path),
-                 trashed=bool(raw.get("trashed")), created=str(raw.get("created") or ""))
+                 trashed=bool(raw.get("trashed")), created=str(raw.get("created") or ""), copies=copies,
+                 copies_drawing=annotated.get("drawing") or 0)
+
+
+def _copy_from_json(raw: dict[str, Any], path: str) -> CopyRecord:
+    if not all(isinstance(raw.get(key), str) for key in ("name", "fingerprint", "sha1")):
+        raise ValueError(f"the annotated copies of the document in {path} are damaged")
+    return CopyRecord(name=raw["name"], fingerprint=raw["fingerprint"], sha1=raw["sha1"], size=raw.get("size"),
+                      mtime_ns=raw.get("mtime_ns"))
 
 
 def legacy_entry(path: str, document: Mapping[str, Any], file_names: Mapping[str, str]) -> Entry:
@@ -351,10 +397,16 @@ def legacy_entry(path: str, document: Mapping[str, Any], file_names: Mapping[str
                  files={file_id: FileRecord(name=str(name)) for file_id, name in file_names.items()}, legacy=True)
 
 
-def document_info_json(document: Mapping[str, Any], file_names: Mapping[str, str]) -> dict[str, Any]:
-    """A document folder's info.json: the API's document JSON, whole, and the files by id."""
-    return {"document": {key: value for key, value in document.items() if key != "files"},
-            "files": dict(file_names)}
+def document_info_json(document: Mapping[str, Any], file_names: Mapping[str, str],
+                       copies: Mapping[str, CopyRecord] | None = None) -> dict[str, Any]:
+    """A document folder's info.json: the API's document JSON, whole, the files by id and, where there are any, the
+    annotated copies of files by the original's id (the original tool reads only the first two keys)."""
+    info: dict[str, Any] = {"document": {key: value for key, value in document.items() if key != "files"},
+                            "files": dict(file_names)}
+    if copies:
+        info["annotated_copies"] = {file_id: {"name": copy.name, "fingerprint": copy.fingerprint}
+                                    for file_id, copy in copies.items()}
+    return info
 
 
 def document_info_from_json(data: Any) -> tuple[dict[str, Any], dict[str, str]]:

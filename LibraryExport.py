@@ -50,9 +50,12 @@ def encoded(parts: Iterator[str]) -> Iterator[bytes]:
 
 def fingerprint(entry: Entry) -> str:
     """What a document's export entry is made from, as the state knows it: a change in the document
-    (`last_modified`), its folder, its files or its annotations changes it."""
-    made_from = (entry.path, entry.last_modified, [(file_id, record.name) for file_id, record in entry.files.items()],
-                 sorted(entry.annotations.items()))
+    (`last_modified`), its folder, its files, its annotations or its annotated copies changes it."""
+    made_from: tuple[Any, ...] = (entry.path, entry.last_modified,
+                                  [(file_id, record.name) for file_id, record in entry.files.items()],
+                                  sorted(entry.annotations.items()))
+    if entry.copies:  # only then, so that the entries of a backup without copies are not all rendered again
+        made_from += (sorted((file_id, copy.name) for file_id, copy in entry.copies.items()),)
     return hashlib.blake2b(repr(made_from).encode(), digest_size=16).hexdigest()
 
 
@@ -61,4 +64,6 @@ def export_entry(folder: BackupFolder, doc_id: str, entry: Entry) -> ExportEntry
     return ExportEntry(document=folder.read_document(entry.path)[0] or {"id": doc_id},
                        file_paths=list(entry.file_paths()),
                        annotations=folder.read_annotations(entry.path) if entry.annotations else [],
+                       annotated_copies={f"{entry.path}/{entry.files[file_id].name}": f"{entry.path}/{copy.name}"
+                                         for file_id, copy in entry.copies.items() if file_id in entry.files},
                        folder_ids=sorted(set(entry.folder_uuids)))

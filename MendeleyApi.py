@@ -43,6 +43,7 @@ FOLDER = "application/vnd.mendeley-folder.1+json"
 ANNOTATION = "application/vnd.mendeley-annotation.1+json"
 GROUP = "application/vnd.mendeley-group.1+json"
 DELETED_DOCUMENT = "application/vnd.mendeley-deleted-document.1+json"
+PROFILE = "application/vnd.mendeley-profiles.1+json"
 
 PAGE_LIMIT = 500
 # The reference allows 500 for annotations, but the real service refuses more than 200.
@@ -141,6 +142,13 @@ class MendeleyApi:
 
     def groups(self) -> Listing:
         return self._list("/groups", {}, GROUP)
+
+    def profile(self, profile_id: str | None = None) -> dict[str, Any] | None:
+        """A profile (`first_name`, `last_name`, `display_name`, ...): the user's own (`GET /profiles/me`) when
+        `profile_id` is None; None when the server knows no such profile."""
+        path = f"/profiles/{profile_id}" if profile_id is not None else "/profiles/me"
+        fetched = self._send("GET", path, accept=PROFILE, missing_ok=True, parse=_json_object)
+        return None if fetched.response.status_code == 404 else fetched.value
 
     # Files ----------------------------------------------------------------------------------------------
 

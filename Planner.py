@@ -10,6 +10,7 @@ FILE_NAME_ROOM (its title cut first), each file within what its folder leaves. H
 names they were given, cut or not.
 """
 
+import itertools
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -156,7 +157,7 @@ class Planner:
         self._allocator = PathAllocator(RESERVED_TOP_NAMES, DOCUMENT_FOLDER_FILES, max_path_chars)
         for entry in self._entries.values():
             self._allocator.hold_folder(entry.path)
-            for path in entry.file_paths():
+            for path in itertools.chain(entry.file_paths(), entry.copy_paths()):  # no new file takes a copy's name
                 self._allocator.hold_file(path)
         for path in state.pending:
             self._allocator.hold_file(path)

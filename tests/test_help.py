@@ -75,8 +75,8 @@ def test_every_option_of_help_is_in_the_readme_table_with_its_config_key_and_def
 
 def test_every_yes_no_option_has_its_no_form_in_both(help_text):
     yes_no = [options for options in help_options(help_text) if any(option.startswith("--no-") for option in options)]
-    assert {options[0] for options in yes_no} == {"--browser", "--keep-trashed", "--full", "--verify", "--force",
-                                                  "--dry-run", "--json"}
+    assert {options[0] for options in yes_no} == {"--browser", "--keep-trashed", "--annotated-pdfs", "--full",
+                                                  "--verify", "--force", "--dry-run", "--json"}
     assert all(options in readme_options() for options in yes_no)
 
 
