@@ -478,8 +478,8 @@ def test_arbitrary_text_still_parses(rows: list[tuple[str, list[dict[str, Any]],
     entries = [
         ExportEntry(
             document(i, title=title, authors=authors, abstract=abstract, citation_key=title[:20]),
-            # The backup's names never hold a control character (Naming replaces them): no NUL in a path.
-            [p.replace("\x00", "") for p in paths if p.replace("\x00", "").strip()],
+            # The backup's names never hold a control character: Naming replaces them with `_`, as here.
+            [re.sub(r"[\x00-\x1f\x7f]", "_", p) for p in paths if p.strip()],
         )
         for i, (title, authors, abstract, paths) in enumerate(rows)
     ]
