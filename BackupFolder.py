@@ -39,6 +39,7 @@ from DocumentInfo import (
     legacy_entry,
     ordered_annotations,
     state_from_json,
+    state_from_lines,
 )
 from Errors import BackupFolderError, FolderLockedError, FolderUnwritableError, NotABackupError, UnsafePathError
 from LocalFiles import ensure_folder, fsync_dir, inside, prune_folders, remove_file, sha1_of, signature
@@ -383,14 +384,21 @@ class BackupFolder:
         if not path.exists():
             return None
         try:
-            with open(path, encoding="utf-8") as handle:
-                data = json.load(handle)
-        except (OSError, ValueError) as error:
-            raise BackupFolderError(f"Cannot read the backup state {path}: {error}") from error
-        if not is_state_json(data):
-            raise BackupFolderError(f"{path} is not a mendeley-backup state file")
-        try:
+            try:
+                with open(path, "rb") as lines:  # this tool's own layout, a line at a time: a large state costs little
+                    return state_from_lines(iter(lines), self._legacy_entry)
+            except ValueError:
+                pass  # another layout (the original's, an older version's): read whole, below
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    data = json.load(handle)
+            except (OSError, ValueError) as error:
+                raise BackupFolderError(f"Cannot read the backup state {path}: {error}") from error
+            if not is_state_json(data):
+                raise BackupFolderError(f"{path} is not a mendeley-backup state file")
             return state_from_json(data, self._legacy_entry)
+        except OSError as error:
+            raise BackupFolderError(f"Cannot read the backup state {path}: {error.strerror or error}") from error
         except ValueDuplicationError as error:
             raise BackupFolderError(f"{path} names one folder for two documents ({error}); "
                                     f"it cannot be continued") from error

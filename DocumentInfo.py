@@ -9,14 +9,13 @@ the state of one backed-up library as the run keeps it in memory. No file I/O he
 - A document folder's `annotations.json`: the document's annotations, the API's JSON, ordered by (created, id).
 """
 
-import itertools
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from bidict import bidict
 
@@ -27,9 +26,8 @@ DOCUMENT_INFO = "info.json"
 ANNOTATIONS_FILE = "annotations.json"
 # The files every document folder holds besides the document's own.
 DOCUMENT_FOLDER_FILES = (DOCUMENT_INFO, ANNOTATIONS_FILE)
-STATE_FORMAT = 2
+STATE_FORMAT = 3  # 3: a document to a line (see DOCUMENTS_LINE); 2 read as well
 
-Item = TypeVar("Item")
 
 # How a backup run ended, as `--status` tells it.
 RUN_SUCCEEDED, RUN_PARTIAL, RUN_STOPPED = "succeeded", "partial", "stopped"
@@ -160,7 +158,7 @@ class BackupState:
         self.pattern = pattern
         self.cutoff = cutoff  # `last_backup_time`: where the next incremental listing starts
         self.last_full_listing = last_full_listing
-        self.entries: dict[str, Entry] = {}
+        self.entries: dict[str, Entry] = dict(entries or {})
         self.folders: dict[str, dict[str, Any]] = dict(folders or {})  # the folder tree documents follow
         self.groups: bidict[str, str] = bidict(groups or {})  # group id <-> its folder (top-level state only)
         self.pending: set[str] = set(pending)  # files no longer wanted, deleted by the next successful run
@@ -168,10 +166,9 @@ class BackupState:
         self.exports_outdated = exports_outdated  # documents changed since the exports were written
         self.relayout_pending = relayout_pending  # the pattern changed (--relayout); not every folder follows it yet
         self.last_run = last_run  # how the last backup run went (top-level state only)
-        self._folder_of: bidict[str, str] = bidict()  # document id <-> its folder
+        # Document id <-> its folder, made in one go (bidict's checks cost tens of microseconds a call).
+        self._folder_of: bidict[str, str] = bidict((doc_id, entry.path) for doc_id, entry in self.entries.items())
         self._lock = threading.Lock()
-        for doc_id, entry in (entries or {}).items():
-            self._index(doc_id, entry)
 
     # Reading ------------------------------------------------------------------------------------------
 
@@ -287,47 +284,51 @@ class BackupState:
     # The state file -----------------------------------------------------------------------------------
 
     def json_chunks(self) -> Iterator[str]:
-        """The state file's JSON, on one line, in pieces, so that a large library's state is never held twice in
-        memory. The entries are taken under the lock as they are: download threads replace entries whole, never
-        change one in place, while a checkpoint is written."""
+        """The state file's JSON, in pieces, so that a large library's state is never held twice in memory. It is
+        laid out a document to a line (see `state_from_lines`), so that it is read back a line at a time too. The
+        entries are taken under the lock as they are: download threads replace entries whole, never change one in
+        place, while a checkpoint is written."""
         with self._lock:
             entries = list(self.entries.items())
             head: dict[str, Any] = {
-                "last_backup_time": format_time(self.cutoff) if self.cutoff else None,
-                "pattern": self.pattern, "format": STATE_FORMAT,
+                "format": STATE_FORMAT, "last_backup_time": format_time(self.cutoff) if self.cutoff else None,
+                "pattern": self.pattern,
                 "last_full_listing": format_time(self.last_full_listing) if self.last_full_listing else None}
             tail: dict[str, Any] = {"folders": self.folders, "groups": dict(self.groups),
                                     "pending_removals": sorted(self.pending),
                                     "exports_outdated": self.exports_outdated,
                                     "relayout_pending": self.relayout_pending,
                                     "last_run": self.last_run.to_json() if self.last_run is not None else None}
-        yield _compact(head)[:-1]
-        yield ',"documents":{'
-        yield from _members((doc_id, entry.path) for doc_id, entry in entries)
-        yield '},"entries":{'
-        yield from _members((doc_id, entry.to_json()) for doc_id, entry in entries)
-        yield "}"
+        yield _compact(head)[:-1] + ",\n"
+        yield DOCUMENTS_LINE
+        yield from _member_lines((doc_id, entry.path) for doc_id, entry in entries)
+        yield "},\n" + ENTRIES_LINE
+        yield from _member_lines((doc_id, entry.to_json()) for doc_id, entry in entries)
         present = {key: value for key, value in tail.items() if value}
-        yield ("," + _compact(present)[1:]) if present else "}"
+        yield "}" + (("," + _compact(present)[1:]) if present else "}") + "\n"
 
 
+# The state file's layout (format 3): valid JSON, one member of "documents" and of "entries" to a line.
+#   {"format":3,"last_backup_time":...,"pattern":...,"last_full_listing":...,
+#   "documents":{
+#   "<id>":"<folder>",          (every member but the last ends in a comma)
+#   },
+#   "entries":{
+#   "<id>":{...},
+#   },"folders":{...},...}      (the entries' closing brace, then this tool's other keys)
+DOCUMENTS_LINE = '"documents":{\n'
+ENTRIES_LINE = '"entries":{\n'
 _compact = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
-MEMBERS_PER_CHUNK = 1000
 
 
-def _members(pairs: Iterable[tuple[str, Any]]) -> Iterator[str]:
-    """The members of a JSON object, `"key":value,...`, a thousand at a time (the C encoder's speed, in pieces)."""
+def _member_lines(pairs: Iterable[tuple[str, Any]]) -> Iterator[str]:
+    """The members of a JSON object, one to a line, each but the last ending in a comma."""
     first = True
-    for chunk in batched(pairs, MEMBERS_PER_CHUNK):
-        yield ("" if first else ",") + _compact(dict(chunk))[1:-1]
+    for key, value in pairs:
+        yield ("" if first else ",\n") + _compact(key) + ":" + _compact(value)
         first = False
-
-
-def batched(items: Iterable[Item], size: int) -> Iterator[tuple[Item, ...]]:
-    """Successive tuples of `size` items (itertools.batched, which Python 3.12 brings)."""
-    iterator = iter(items)
-    while chunk := tuple(itertools.islice(iterator, size)):
-        yield chunk
+    if not first:
+        yield "\n"
 
 
 def is_state_json(data: Any) -> bool:
@@ -335,16 +336,70 @@ def is_state_json(data: Any) -> bool:
     return isinstance(data, dict) and isinstance(data.get("documents"), dict) and bool(data.get("pattern"))
 
 
-def state_from_json(data: dict[str, Any], read_legacy_entry: Callable[[str], Entry]) -> BackupState:
+def state_from_lines(lines: Iterator[bytes], read_legacy_entry: Callable[[str], Entry]) -> BackupState:
+    """Read a state file laid out a document to a line (format 3, see DOCUMENTS_LINE), a line at a time, so that a
+    large library's state is never parsed whole into memory. Raises ValueError when the text is not laid out so
+    (the caller then reads it whole, as JSON of any format)."""
+    head = _lines_json(b"{" + _next(lines).removeprefix(b"{").removesuffix(b",\n") + b"}")
+    if not isinstance(head, dict) or head.get("format") != STATE_FORMAT or _next(lines) != DOCUMENTS_LINE.encode():
+        raise ValueError("not laid out a document to a line")
+    documents: dict[str, str] = {}
+    for line in lines:
+        if line == b"},\n":
+            break
+        documents.update(_member(line))
+    if _next(lines) != ENTRIES_LINE.encode():
+        raise ValueError("no entries where they belong")
+    data: dict[str, Any] = {**head, "documents": documents}
+    held: dict[str, Entry] = {}
+    for line in lines:
+        if line.startswith(b"}"):
+            rest = line.strip()[1:]
+            data.update(_lines_json(b"{" + rest[1:] if rest.startswith(b",") else b"{}"))
+            break
+        ((doc_id, raw),) = _member(line).items()
+        path = documents.get(doc_id)
+        if not isinstance(path, str) or not isinstance(raw, dict):
+            raise ValueError("an entry is damaged")
+        held[doc_id] = _entry_from_json(path, raw)
+    else:
+        raise ValueError("the state ends early")
+    return state_from_json({**data, "entries": {}}, read_legacy_entry, held)
+
+
+def _next(lines: Iterator[bytes]) -> bytes:
+    line = next(lines, None)
+    if line is None:
+        raise ValueError("the state ends early")
+    return line
+
+
+def _member(line: bytes) -> dict[str, Any]:
+    """The one member of an object that `line` holds, `"key":value,`."""
+    member = _lines_json(b"{" + line.rstrip().removesuffix(b",") + b"}")
+    if not isinstance(member, dict) or len(member) != 1:
+        raise ValueError("a line holds no member")
+    return member
+
+
+def _lines_json(text: bytes) -> Any:
+    return json.loads(text.decode("utf-8", "surrogatepass"))
+
+
+def state_from_json(data: dict[str, Any], read_legacy_entry: Callable[[str], Entry],
+                    read_entries: Mapping[str, Entry] | None = None) -> BackupState:
     """Read a state file's JSON (see `is_state_json`); the documents of an original backup, which records only
     their folders, come from `read_legacy_entry(folder)`, which reads the folder's info.json. Raises ValueError
-    naming the first of this tool's own keys that is damaged."""
+    naming the first of this tool's own keys that is damaged. `read_entries`: entries `state_from_lines` has read
+    already."""
     entries = data.get("entries")
     own = _checked(entries if isinstance(entries, dict) else {}, dict, "entries")
     held: dict[str, Entry] = {}
     for doc_id, path in _checked(data["documents"], str, "documents").items():
         raw = own.get(doc_id)
-        held[doc_id] = _entry_from_json(path, raw) if isinstance(raw, dict) else read_legacy_entry(path)
+        already = read_entries.get(doc_id) if read_entries is not None else None
+        held[doc_id] = already if already is not None else \
+            _entry_from_json(path, raw) if isinstance(raw, dict) else read_legacy_entry(path)
     pending = data.get("pending_removals") or []
     if not (isinstance(pending, list) and all(isinstance(item, str) for item in pending)):
         raise ValueError("pending_removals is damaged")

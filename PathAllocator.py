@@ -29,7 +29,8 @@ class PathAllocator:
         self._kinds: dict[str, str] = {}
         for name in reserved_names:
             self._kinds[collision_key(name)] = RESERVED
-        self._folder_files = tuple(folder_files)
+        # Taken in every document folder, without a key each (a large library has a hundred thousand folders).
+        self._folder_file_keys = frozenset(collision_key(name) for name in folder_files)
 
     def hold_folder(self, path: str) -> None:
         """Mark a document folder that exists and stays as taken, with the files every such folder holds."""
@@ -37,8 +38,6 @@ class PathAllocator:
         parts = path.split("/")
         for depth in range(1, len(parts)):
             self._kinds.setdefault(collision_key("/".join(parts[:depth])), PARENT)
-        for name in self._folder_files:
-            self.hold_file(f"{path}/{name}")
 
     def hold_file(self, path: str) -> None:
         """Mark a file that exists and stays (for this run at least) as taken."""
@@ -54,19 +53,13 @@ class PathAllocator:
                 return path
         raise RuntimeError("no free folder name")  # unreachable: a million documents with one path
 
-    def file_chars(self, folder: str) -> int | None:
-        """How long the name of a new file in `folder` may be (at least MIN_NAME_CHARS); None: no limit."""
-        if self._max_path_chars is None:
-            return None
-        return max(MIN_NAME_CHARS, self._max_path_chars - len(folder) - 1)
-
     def file(self, folder: str, name: str) -> str:
         """A free file name in `folder` for `name`, cut to fit and numbered before the extension if needed."""
-        max_chars = self.file_chars(folder)
+        max_chars = file_chars(self._max_path_chars, folder)
         for number in range(1, 1_000_000):
             candidate = numbered(name, number, True, max_chars) if number > 1 else shortened(name, max_chars, True)
             path = f"{folder}/{candidate}"
-            if collision_key(path) not in self._kinds:
+            if collision_key(path) not in self._kinds and not self._is_file(path):
                 self.hold_file(path)
                 return candidate
         raise RuntimeError("no free file name")
@@ -76,14 +69,30 @@ class PathAllocator:
         clear: list[str] = []
         for name in parents:
             candidate, number = name, 1
-            while self._kinds.get(collision_key("/".join((*clear, candidate)))) == FILE:
+            while self._is_file("/".join((*clear, candidate))):
                 number += 1
                 candidate = numbered(name, number, keep_extension=False)
             clear.append(candidate)
         return tuple(clear)
 
+    def _is_file(self, path: str) -> bool:
+        """Whether a file stands at `path`: one held, or one of a document folder's own files."""
+        key = collision_key(path)
+        if self._kinds.get(key) == FILE:
+            return True
+        folder, _, name = key.rpartition("/")
+        return name in self._folder_file_keys and self._kinds.get(folder) == FOLDER
+
     def _folder_free(self, path: str) -> bool:
-        return self._kinds.get(collision_key(path)) in (None, PARENT)
+        return self._kinds.get(collision_key(path)) in (None, PARENT) and not self._is_file(path)
+
+
+def file_chars(max_path_chars: int | None, folder: str) -> int | None:
+    """How long the name of a new file in `folder` may be (at least MIN_NAME_CHARS), for its path to stay within
+    `max_path_chars`; None: no limit."""
+    if max_path_chars is None:
+        return None
+    return max(MIN_NAME_CHARS, max_path_chars - len(folder) - 1)
 
 
 def fits_folder(current: str, components: tuple[str, ...]) -> bool:

@@ -10,6 +10,7 @@ FILE_NAME_ROOM (its title cut first), each file within what its folder leaves. H
 names they were given, cut or not.
 """
 
+import functools
 import itertools
 from collections import Counter
 from collections.abc import Mapping
@@ -29,7 +30,7 @@ from Naming import (
     render_path,
     safe_file_name,
 )
-from PathAllocator import PathAllocator, fits_file, fits_folder
+from PathAllocator import PathAllocator, file_chars, fits_file, fits_folder
 from RemoteLibrary import Snapshot
 from Timestamps import same_time
 
@@ -154,13 +155,21 @@ class Planner:
         self._keep_trashed = keep_trashed
         self._folder_chars = max(MIN_NAME_CHARS, max_path_chars - FILE_NAME_ROOM)
         self._reserved = {collision_key(name) for name in RESERVED_TOP_NAMES}
-        self._allocator = PathAllocator(RESERVED_TOP_NAMES, DOCUMENT_FOLDER_FILES, max_path_chars)
+        self._pending = state.pending
+        self._max_path_chars = max_path_chars
+
+    @functools.cached_property
+    def _allocator(self) -> PathAllocator:
+        """The paths held, made only when a document needs a folder or a file named (a run with no change names
+        none, and a large library's paths take tens of megabytes)."""
+        allocator = PathAllocator(RESERVED_TOP_NAMES, DOCUMENT_FOLDER_FILES, self._max_path_chars)
         for entry in self._entries.values():
-            self._allocator.hold_folder(entry.path)
+            allocator.hold_folder(entry.path)
             for path in itertools.chain(entry.file_paths(), entry.copy_paths()):  # no new file takes a copy's name
-                self._allocator.hold_file(path)
-        for path in state.pending:
-            self._allocator.hold_file(path)
+                allocator.hold_file(path)
+        for path in self._pending:
+            allocator.hold_file(path)
+        return allocator
 
     def plan(self, snapshot: Snapshot, held_documents: Mapping[str, dict[str, Any]],
              doubts: Doubts = NO_DOUBTS) -> Plan:
@@ -311,7 +320,7 @@ class Planner:
     def _place_files(self, draft: DocumentPlan) -> None:
         """Give each file of the document its name: held copies keep theirs, cut or whole (unless it is the name
         of the folder's info.json, which an older backup may have let a file take), the others get free ones."""
-        max_chars = self._allocator.file_chars(draft.path)
+        max_chars = file_chars(self._max_path_chars, draft.path)
         for plan in draft.files:
             if plan.local and not draft.moves and collision_key(plan.local.name) not in RESERVED_FILE_KEYS and \
                     (fits_file(plan.local.name, plan.wanted) or fits_file(plan.local.name, plan.wanted, max_chars)):

@@ -408,3 +408,31 @@ def test_other_file_system_errors_pass_through(tmp_path, error):
     with pytest.raises(OSError) as raised, fatal_errors(tmp_path):
         raise error
     assert raised.value is error
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_a_state_saved_is_laid_out_a_document_to_a_line_and_read_back_so(folder, monkeypatch, count):
+    """Read a line at a time (never parsed whole: json.load is not called), whatever its names hold."""
+    state = BackupState(PATTERN, pending=["x/y.pdf"])
+    names = ['Doe/2024 - "T"', "Wei\u00df/1963 - \u2028 line separator", "\u738b/\udc80 surrogate"]
+    for number in range(count):
+        state.record(f"d{number}", Entry(path=names[number], last_modified="2024-01-01T00:00:00.000Z",
+                                         files={"f": FileRecord(f"{names[number][-4:]}.pdf", SHA, 1, 2)}))
+    folder.save_state(state)
+    lines = (folder.root / STATE_FILE).read_bytes().split(b"\n")
+    assert len(lines) == 6 + 2 * count  # head, "documents", members, "},", "entries", members, closing, ""
+    monkeypatch.setattr(json, "load", lambda *args, **kwargs: pytest.fail("the state was parsed whole"))
+    loaded = folder.load_state()
+    assert loaded is not None and state_json(loaded) == state_json(state)
+
+
+def test_a_state_of_the_earlier_format_on_one_line_is_still_read(folder):
+    earlier = {"last_backup_time": "2024-05-01T12:00:00.000Z", "documents": {"d1": "Doe/2024 - T"},
+               "pattern": PATTERN, "format": 2, "last_full_listing": None,
+               "entries": {"d1": {"last_modified": "2024-01-01T00:00:00.000Z", "created": "",
+                                  "files": {"f1": {"name": "paper.pdf", "sha1": SHA, "size": 10, "mtime_ns": 1}}}}}
+    (folder.root / STATE_FILE).write_text(json.dumps(earlier, separators=(",", ":")))
+    loaded = folder.load_state()
+    assert loaded is not None and not loaded.from_original
+    assert loaded.entry("d1") == Entry(path="Doe/2024 - T", last_modified="2024-01-01T00:00:00.000Z",
+                                       files={"f1": FileRecord("paper.pdf", SHA, 10, 1)})
