@@ -125,8 +125,8 @@ class Applier:
             last_checkpoint = time.monotonic()
             stopping = threading.Event()
             # Twice as many documents handed out as may transfer at once: one waits while the other runs.
-            for done in _as_completed(pool, self._apply_in_slot, plan.documents, lambda: 2 * self._transfers.limit,
-                                      CHECKPOINT_SECONDS, stopping):
+            for done in run_as_completed(pool, self._apply_in_slot, plan.documents,
+                                         lambda: 2 * self._transfers.limit, CHECKPOINT_SECONDS, stopping):
                 if done is not None:
                     docs.update()
                     stop = self._collect(*done, result) or stop
@@ -313,9 +313,9 @@ class Applier:
         self._state.forget_annotations(plan.doc_id, plan.annotation_removals)
 
 
-def _as_completed(pool: ThreadPoolExecutor, work: Callable[[Item], Outcome], items: Iterable[Item],
-                  window: Callable[[], int], tick_s: float,
-                  stopping: threading.Event) -> Iterator[tuple[Item, Future[Outcome]] | None]:
+def run_as_completed(pool: ThreadPoolExecutor, work: Callable[[Item], Outcome], items: Iterable[Item],
+                     window: Callable[[], int], tick_s: float,
+                     stopping: threading.Event) -> Iterator[tuple[Item, Future[Outcome]] | None]:
     """Run `work` on each item in `pool`, at most `window()` at a time; yield each (item, its future) as it
     completes, and None whenever `tick_s` passes without one. Once `stopping` is set no further item starts;
     those already running are still waited for.
