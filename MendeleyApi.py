@@ -227,7 +227,7 @@ class MendeleyApi:
 
     def add_to_folder(self, folder_id: str, document_id: str) -> None:
         """POST /folders/{id}/documents: the document is filed in the folder too."""
-        self._write(f"/folders/{folder_id}/documents", None, DOCUMENT, json={"id": document_id}).response.close()
+        self._acted(f"/folders/{folder_id}/documents", CREATED, DOCUMENT, json={"id": document_id})
 
     def create_annotation(self, annotation: Mapping[str, Any]) -> dict[str, Any]:
         """POST /annotations (on the document its `document_id` names). Answers the annotation."""
@@ -235,7 +235,7 @@ class MendeleyApi:
 
     def trash_document(self, document_id: str) -> None:
         """POST /documents/{id}/trash: the document moves to the trash (it can be restored from there)."""
-        self._write(f"/documents/{document_id}/trash", None, None).response.close()
+        self._acted(f"/documents/{document_id}/trash", NO_CONTENT, None)
 
     def created_once(self, create: Callable[[], str], find: Callable[[], str | None], check_first: bool,
                      what: str) -> str:
@@ -269,9 +269,23 @@ class MendeleyApi:
         made: ApiError without a status, which created_once takes for "may have been made"."""
         fetched = self._write(path, accept, media_type, headers, **options)
         try:
-            return _json_object(fetched.response)
+            made = _json_object(fetched.response)
         except BodyRejected as rejected:
             raise ApiError(f"POST {path} {rejected}{_tried(fetched)}") from None
+        if not made.get("id"):
+            raise ApiError(f"POST {path} answered an object without an id{_tried(fetched)}")
+        return made
+
+    def _acted(self, path: str, status: int, media_type: str | None, **options: Any) -> None:
+        """One POST the server answers without a body, with `status` (the reference's). Another 2xx answer is not the
+        API's (a captive portal's page, which the session cannot tell when no media type is asked for): the write may
+        or may not have been made."""
+        fetched = self._write(path, None, media_type, **options)
+        response = fetched.response
+        response.close()
+        if response.status_code != status:
+            raise ApiError(f"POST {path} answered {response.status_code} {response.reason} where the API answers "
+                           f"{status}{_tried(fetched)}")
 
     def _write(self, path: str, accept: str | None, media_type: str | None,
                headers: Mapping[str, str] | None = None, **options: Any) -> Fetched:
@@ -360,6 +374,7 @@ class MendeleyApi:
         return fetched
 
 
+CREATED, NO_CONTENT = 201, 204
 # A POST answered so may still have made its object: the answer may come from after the server acted, or say
 # that an object of that name is there already (perhaps the one an earlier, unanswered try made).
 MAY_HAVE_BEEN_MADE = frozenset({409, 500, 502, 504})

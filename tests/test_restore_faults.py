@@ -1,6 +1,8 @@
 """A restore under every transient fault of the fault matrix (500/502/503 answers, rate limiting, answers cut short,
-dropped connections, latency, short-lived tokens, all at once) ends complete, with nothing made twice: a write
-that fails where the server may have acted on it is looked for by its content before it is sent again.
+dropped connections, latency, short-lived tokens, all at once; and issue 12's: API answers cut short, captive
+portal pages, HTML 502s, Retry-After dates or none, a content host of its own, no Mendeley-Count, short pages in
+each link style, everything at once) ends complete, with nothing made twice: a write that fails where the server
+may have acted on it is looked for by its content before it is sent again.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.restored import assert_same_content, duplicates, restoring_tool
-from tests.test_faults import TRANSIENT
+from tests.test_faults import ALONE, COMBINED, TRANSIENT
 from tests.tool import BackupTool, Summary, assert_backup_matches
 
 LIBRARY = {"documents": 16, "files_per_document": 1, "file_size": 3000, "folders": 3, "annotations_per_document": 2,
@@ -24,7 +26,8 @@ FAULTS = {name: {**faults, "token_lifetime_s": max(faults["token_lifetime_s"], 1
           for name, faults in TRANSIENT.items()}
 
 
-@pytest.mark.parametrize("faults", FAULTS.values(), ids=FAULTS.keys())
+@pytest.mark.parametrize("faults", [*(pytest.param(faults, id=name) for name, faults in FAULTS.items()), *ALONE,
+                                    *COMBINED])
 def test_a_restore_under_transient_faults_ends_complete_and_makes_nothing_twice(emulator, other_emulator, tmp_path,
                                                                                faults):
     emulator.seed(**LIBRARY)
