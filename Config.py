@@ -282,8 +282,8 @@ exit status:
   0  success
   1  failure: nothing was backed up this run, or it stopped; nothing already backed up is lost
   2  usage error: an option or a config file value that cannot be used
-  3  the run finished but could not back up some items, or held back removals beyond --max-delete
-     (named on stderr; the next run tries them again)
+  3  the run finished but could not back up (or restore) some items, or held back removals beyond
+     --max-delete (named on stderr; the next run tries them again)
 
 An option with a config key can be set in the config file; the command line wins over the file, which wins
 over the defaults. Every yes/no option has a --no- form."""

@@ -271,3 +271,44 @@ def test_a_backup_the_original_tool_wrote_is_restored_too(emulator, other_emulat
     # The undated document's folder moves to the pattern's `Unknown`, as the first backup of it would have moved it.
     assert "Doe/Unknown - No Year" in document_folders(target_tool.backup).values()
     assert target_tool.run().summary == Summary()
+
+
+def test_json_gives_the_restores_counts_its_failures_each_once_and_a_stopped_restores_error(
+        emulator, other_emulator, backed_up, tmp_path):
+    tool = restoring_tool(backed_up, other_emulator, tmp_path / "target")
+    folder = sorted(document_folders(tool.backup).values())[0]
+    name = next(iter(read_json(tool.backup / folder / "info.json")["files"].values()))
+    damaged = tool.backup / folder / name
+    good = damaged.read_bytes()
+    damaged.write_bytes(b"X" + good[1:])
+    partial = tool.run("--restore", "--json", expect=3)
+    result = partial.json
+    assert [failure["item"] for failure in result["failures"]] == [folder]
+    assert "is missing or damaged" in result["failures"][0]["error"]
+    assert (result["documents_restored"], result["exit_status"], result["error"]) == (LIBRARY["documents"] - 1, 3, None)
+    assert partial.stderr.splitlines()[-1] == \
+        f"mendeley-backup: 1 item(s) could not be restored this run (the next --restore tries them again): {folder}"
+    assert partial.stderr.count(f"{folder}/{name} is missing or damaged") == 1
+    damaged.write_bytes(good)
+    done = tool.run("--restore", "--json").json
+    files = LIBRARY["files_per_document"]
+    assert {key: done[key] for key in ("documents_restored", "files_uploaded", "folders_created", "failures",
+                                       "documents_left_alone", "bytes_uploaded", "exit_status", "dry_run")} == {
+        "documents_restored": 1, "files_uploaded": files, "folders_created": 0, "failures": [],
+        "documents_left_alone": LIBRARY["documents"] - 1, "bytes_uploaded": files * LIBRARY["file_size"],
+        "exit_status": 0, "dry_run": False}
+    assert tool.run("--restore", "-q").stdout == ""
+    stopped = BackupTool(other_emulator, tmp_path / "empty")
+    stopped.backup.mkdir()
+    refused = stopped.run("--restore", "--json", expect=1).json
+    assert "holds no backup to restore" in refused["error"] and refused["documents_restored"] == 0
+    assert refused["exit_status"] == 1
+
+
+def test_a_group_the_account_does_not_have_is_a_usage_error_and_nothing_is_made(other_emulator, backed_up,
+                                                                                  tmp_path):
+    tool = restoring_tool(backed_up, other_emulator, tmp_path / "target")
+    before = folder_files(tool.backup, skip_volatile=False)
+    refused = tool.run("--restore", "--groups", "No such lab", expect=2)
+    assert "this account has no group 'No such lab'" in refused.error_line
+    assert writes(other_emulator) == 0 and folder_files(tool.backup, skip_volatile=False) == before
