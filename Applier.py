@@ -161,7 +161,8 @@ class Applier:
         stop: BackupError | None = None
         next_checkpoint = time.monotonic() + CHECKPOINT_SECONDS
         # Twice as many items handed out as may transfer at once: one waits while the other runs.
-        for done in _as_completed(pool, work, items, lambda: 2 * self._transfers.limit, CHECKPOINT_SECONDS, stopping):
+        for done in run_as_completed(pool, work, items, lambda: 2 * self._transfers.limit, CHECKPOINT_SECONDS,
+                                     stopping):
             if done is not None:
                 stop = collect(*done) or stop
                 if stop:
@@ -361,9 +362,9 @@ class Applier:
         self._state.forget_annotations(plan.doc_id, plan.annotation_removals)
 
 
-def _as_completed(pool: ThreadPoolExecutor, work: Callable[[Item], Outcome], items: Iterable[Item],
-                  window: Callable[[], int], tick_s: float,
-                  stopping: threading.Event) -> Iterator[tuple[Item, Future[Outcome]] | None]:
+def run_as_completed(pool: ThreadPoolExecutor, work: Callable[[Item], Outcome], items: Iterable[Item],
+                     window: Callable[[], int], tick_s: float,
+                     stopping: threading.Event) -> Iterator[tuple[Item, Future[Outcome]] | None]:
     """Run `work` on each item in `pool`, at most `window()` at a time; yield each (item, its future) as it
     completes, and None whenever `tick_s` passes without one. Once `stopping` is set no further item starts;
     those already running are still waited for.

@@ -8,6 +8,7 @@ the files themselves are DocumentInfo's.
       library.bib, library.ris   the exports
       .mendeley-backup.lock      one run at a time
       .mendeley-backup-tmp/      every file is written here first, then renamed into place
+      .mendeley-backup-restore.json  while a --restore is unfinished: what it has created (RestoreJournal)
       .trash/...                 documents kept from the Mendeley trash
       groups/<name>/...          each group: a BackupFolder of its own, sharing the lock and the writer
       <document folder>/         info.json, annotations.json and the document's files
@@ -59,9 +60,10 @@ BIBTEX_FILE = "library.bib"
 RIS_FILE = "library.ris"
 EXPORT_CACHE = ".mendeley-backup-export.cache"  # an SQLite database
 EXPORT_CACHE_JOURNAL = EXPORT_CACHE + "-journal"  # SQLite's, while the cache is written
+RESTORE_JOURNAL = ".mendeley-backup-restore.json"
 # Names at the top of a backup that belong to the backup itself, never to a document.
 RESERVED_TOP_NAMES = (STATE_FILE, GROUPS_FOLDER, TRASH_FOLDER, BIBTEX_FILE, RIS_FILE, FOLDERS_FILE, TEMP_DIR, LOCK_FILE,
-                      EXPORT_CACHE, EXPORT_CACHE_JOURNAL)
+                      EXPORT_CACHE, EXPORT_CACHE_JOURNAL, RESTORE_JOURNAL)
 # What a run itself puts in a folder before the state file exists.
 RUN_OWN_FILES = frozenset({LOCK_FILE, TEMP_DIR})
 
@@ -453,7 +455,7 @@ class BackupFolder:
         """The folder of a group, `groups/<name>`, distinct from other groups' folders, following the group when it
         is renamed; it shares this folder's lock and writer."""
         whole = safe_folder_name(name)
-        wanted = f"{GROUPS_FOLDER}/{shortened(whole, GROUP_NAME_CHARS, keep_extension=False)}"
+        wanted = group_folder_name(name)
         current = state.groups.get(group_id)
         if current == f"{GROUPS_FOLDER}/{whole}":
             wanted = current  # named whole before names were cut: it stays
@@ -479,6 +481,12 @@ class BackupFolder:
         return sorted(((group_id, BackupFolder(self.path(relative), self.writer))
                        for group_id, relative in state.groups.items() if self.path(relative).is_dir()),
                       key=lambda held: held[1].root.name.casefold())
+
+
+def group_folder_name(name: str) -> str:
+    """`groups/<name>`: where a new backup of the group `name` goes, the name made safe and cut to GROUP_NAME_CHARS
+    (an older backup's may have the whole name, and two groups of one name are told apart by ` (2)`)."""
+    return f"{GROUPS_FOLDER}/{shortened(safe_folder_name(name), GROUP_NAME_CHARS, keep_extension=False)}"
 
 
 class _DocumentsOnDisk(Mapping[str, dict[str, Any]]):

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 def run_backup(api: MendeleyApi, settings: Settings, transfers: Concurrency) -> LibraryResult:
     """`transfers`: how many downloads run at once, learnt over the whole run (the groups' included)."""
     dry_run = settings.backup.dry_run
-    groups = _chosen_groups(api, settings.groups) if settings.groups.any else []
+    groups = chosen_groups(api, settings.groups) if settings.groups.any else []
     started, clock = datetime.now(timezone.utc), time.monotonic()
     with BackupFolder.opened(settings.output_dir, dry_run) as folder:
         state = folder.open_state(settings.pattern, settings.pattern_given)
@@ -61,7 +61,7 @@ def _back_up_library(api: MendeleyApi, folder: BackupFolder, state: BackupState,
     return result
 
 
-def _chosen_groups(api: MendeleyApi, selection: GroupSelection) -> list[dict[str, Any]]:
+def chosen_groups(api: MendeleyApi, selection: GroupSelection) -> list[dict[str, Any]]:
     """The groups to back up, in name order; a group asked for that the account does not have is a usage error,
     found before anything is written."""
     available = [group for group in api.groups().items if group.get("id")]

@@ -17,6 +17,7 @@ from MendeleyApi import MendeleyApi
 from Naming import Pattern, parse_pattern
 from Planner import MISSING, MOVED, NEW, REMOVED, RESIZED, TOUCHED, UPDATED, Plan, Planner
 from RemoteLibrary import ListedDocuments, Snapshot, fetch_snapshot
+from RestoreJournal import refuse_unfinished_restore
 from Timestamps import format_time
 from Transfers import Concurrency
 
@@ -78,6 +79,7 @@ class BackupWorker:
     def run(self) -> LibraryResult:
         """Back the library up; the state is checkpointed on the way, and saved at the end by the caller (with the
         record of the run, for the user's library: one write of a state that may be megabytes)."""
+        refuse_unfinished_restore(self._folder)
         # The listing is kept on disk, in the backup's temporary folder once there is one (a new backup's is made
         # only once the server has answered).
         temp_dir = self._folder.writer.temp_dir

@@ -17,7 +17,7 @@ NEEDED = (3, 10)
 # The packages of requirements.txt that the tool's modules import themselves (tests/test_portability.py checks that
 # this is the whole list); each is looked for, not imported, so that the check costs next to nothing.
 PACKAGES = ("anyascii", "appdirs", "bibtexparser", "bidict", "filelock", "mendeley", "oauthlib", "pylatexenc", "pypdf",
-            "requests", "rispy", "tqdm")
+            "requests", "rispy", "tqdm", "urllib3")
 EXIT_FAILED = 1  # Errors.EXIT_FAILED, which this module cannot import on an old Python
 
 

@@ -31,8 +31,9 @@ APP_NAME = "mendeley-backup"
 VERSION = "2.0.0"
 DESCRIPTION = "Create a local backup of your Mendeley library."
 
-# What a run does: back up (the default), or one of the commands that work on the backup alone.
-BACKUP, STATUS, RELAYOUT = "backup", "status", "relayout"
+# What a run does: back up (the default), one of the commands that work on the backup alone, or put the backup back
+# into the account.
+BACKUP, STATUS, RELAYOUT, RESTORE = "backup", "status", "relayout", "restore"
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class Settings:
     backup: BackupOptions
     groups: GroupSelection
     verbosity: int  # -1 quiet, 0 normal, 1 verbose, 2 debug
-    action: str = BACKUP  # BACKUP, STATUS or RELAYOUT
+    action: str = BACKUP  # BACKUP, STATUS, RELAYOUT or RESTORE
     json: bool = False  # the summary as one JSON object instead of its lines
 
 
@@ -284,8 +285,8 @@ exit status:
   0  success
   1  failure: nothing was backed up this run, or it stopped; nothing already backed up is lost
   2  usage error: an option or a config file value that cannot be used
-  3  the run finished but could not back up some items, or held back removals beyond --max-delete
-     (named on stderr; the next run tries them again)
+  3  the run finished but could not back up (or restore) some items, or held back removals beyond
+     --max-delete (named on stderr; the next run tries them again)
 
 An option with a config key can be set in the config file; the command line wins over the file, which wins
 over the defaults. Every yes/no option has a --no- form."""
@@ -410,6 +411,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--relayout", action="store_true",
         help=_about("move every document's folder to its place under the new --pattern, without downloading; a "
                     "rerun finishes the moves of one that was stopped; with --dry-run, list the moves", default="off"))
+    add("--restore", action="store_true",
+        help=_about("put the backup in --output-dir back into the Mendeley account logged in (with --groups, the "
+                    "chosen groups into the account's groups of the same name), adding what the account lacks and "
+                    "changing nothing else; a rerun finishes one that was stopped; with --dry-run, list what it "
+                    "would create", default="off"))
     add("--status", action="store_true",
         help=_about("print what the backup holds and how its last run went, without asking the server",
                     default="off"))
@@ -469,9 +475,16 @@ def load_settings(argv: Sequence[str] | None = None) -> Settings:
     merged = {**DEFAULTS, **from_file, **environment, **given}
     if "groups" in from_file and "groups" not in given:
         merged["groups"] = replace(merged["groups"], setting=f"groups in [backup] of {config_path}")
-    action = STATUS if arguments.status else RELAYOUT if arguments.relayout else BACKUP
+    action = STATUS if arguments.status else RELAYOUT if arguments.relayout else RESTORE if arguments.restore \
+        else BACKUP
     if arguments.status and arguments.relayout:
         raise ConfigError("--status and --relayout do not go together: choose one (see --help)")
+    clashing = [option for option, value in (("--verify", arguments.verify), ("--full", arguments.full),
+                                             ("--status", arguments.status), ("--relayout", arguments.relayout))
+                if value]
+    if arguments.restore and clashing:
+        raise ConfigError(f"--restore cannot be combined with {' or '.join(clashing)}, which are for backing up or "
+                          f"for the backup alone; run them on their own (see --help)")
     pattern_given = "pattern" in from_file or "pattern" in given
     if action == RELAYOUT and not pattern_given:
         raise ConfigError("--relayout needs the new layout: give it with --pattern (or pattern in [backup] of the "

@@ -248,6 +248,12 @@ class BackupState:
         with self._lock:
             self.groups[group_id] = folder
 
+    def move_group(self, old_id: str, new_id: str) -> None:
+        """A group's folder now belongs to the group `new_id`: a restore put it into another account's group of the
+        same name."""
+        with self._lock:
+            self.groups[new_id] = self.groups.pop(old_id)
+
     def change_pattern(self, pattern: str) -> None:
         """--relayout: the documents' folders follow `pattern` from now on; moves are pending until `relaid_out`."""
         with self._lock:

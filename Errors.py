@@ -71,6 +71,10 @@ class FolderUnwritableError(BackupFolderError):
     """The disk is full or the backup folder cannot be written: no further write could succeed."""
 
 
+class UnfinishedRestoreError(BackupFolderError):
+    """A --restore into the account has not finished: a backup now would remove what it has not yet restored."""
+
+
 class BodyRejected(Exception):
     """Raised by a `parse` function: the body is not what was expected; another try may bring the right one."""
 
@@ -100,6 +104,10 @@ class UnsafePathError(OSError):
 
 class NotOursError(OSError):
     """A file stands where the backup wants to write, and the backup did not put it there."""
+
+
+class UnrestorableError(OSError):
+    """An item of the backup cannot be restored as the backup holds it (its info.json unreadable, a file damaged)."""
 
 
 class TokenFileError(OSError):

@@ -7,6 +7,9 @@ them (a connection reset mid-page, a chunked or gzip stream that ends early), or
 answer at all (a captive portal's page), escaped it. Here one budget of `--retries` covers them all: no
 answer (connection refused, reset, timed out), 429 and 5xx answers, a body that ends early or does not
 decode, an HTML page where the API's JSON was asked for, and a body the caller's `parse` rejects.
+
+A `WriteSession` (a restore's requests that create something) goes through the same loop, but sends a request again
+only where the server cannot have acted on it; the rest reaches the caller (MendeleyApi.created_once).
 """
 
 import logging
@@ -21,6 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError
 
 from Config import HttpPolicy
 from Errors import BodyRejected, RetriesExhausted
@@ -32,6 +36,8 @@ USER_AGENT = "mendeley-backup"
 
 # Transient answers worth another try: rate limiting and server-side trouble.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Of them, the answers that say the server did not act on a request: rate limiting, a service not taking requests.
+NOT_ACTED_ON_STATUSES = frozenset({429, 503})
 # Query parameters that sign a URL or carry a secret: never logged.
 _SECRET_PARAMETER = re.compile(r"signature|expires|accesskey|credential|security-token|token|code|^key$|x-amz-", re.I)
 # How urllib3 names the connection an error happened on: `HTTPConnectionPool(host='…', port=1): `.
@@ -71,8 +77,9 @@ class _NoCookies(requests.cookies.RequestsCookieJar):
 class RetryingSession(requests.Session):
     """A `requests.Session` whose every request goes through the policy's retry loop.
 
-    POSTs are retried too: the only ones the tool sends are token requests, which fail cleanly
-    (`invalid_grant`) rather than do harm when a lost answer makes them run twice.
+    POSTs are retried too: the only ones a backup sends are token requests, which fail cleanly
+    (`invalid_grant`) rather than do harm when a lost answer makes them run twice. A restore's writes go through
+    a `WriteSession` instead.
     """
 
     def __init__(self, policy: HttpPolicy, on_pushback: Callable[[], None] = lambda: None) -> None:
@@ -121,16 +128,18 @@ class RetryingSession(requests.Session):
                 tried = error.request.url if error.request is not None and error.request.url else url
                 log.debug("%s %s: %s after %d ms", method, loggable_url(str(tried)), reason, _ms(sent))
                 wait = None
+                last = attempt == tries or not self._may_resend_after(error)
             else:
                 _log_answer(method, response, sent, kwargs.get("stream", False))
                 reason, wait, value = self._judge(response, parse)
                 if reason is None:
                     return Fetched(response, value, attempt, time.monotonic() - started)
-                if attempt == tries and response.status_code in RETRY_STATUSES:
+                last = attempt == tries or not self._may_resend_answered(response)
+                if last and response.status_code in RETRY_STATUSES:
                     return Fetched(response, None, attempt, time.monotonic() - started)
                 response.close()
                 answered = True
-            if attempt == tries:
+            if last:
                 raise RetriesExhausted(method, url, reason, attempt, time.monotonic() - started, answered)
             delay = wait if wait is not None else backoff(self.policy, attempt)
             log.info("%s %s: %s; trying again in %.1f s (try %d of %d)", method, urlsplit(url).path, reason, delay,
@@ -152,6 +161,14 @@ class RetryingSession(requests.Session):
                 "stream": environment["stream"] if stream is None else stream,
                 "verify": environment["verify"] if verify is None else verify,
                 "cert": environment["cert"] if cert is None else cert}
+
+    def _may_resend_after(self, error: requests.RequestException) -> bool:
+        """Whether a request that got no usable answer (`error`) may be sent again."""
+        return True
+
+    def _may_resend_answered(self, response: requests.Response) -> bool:
+        """Whether a request whose answer is worth another try may be sent again."""
+        return True
 
     def _wait_for_hold(self) -> None:
         with self._hold_lock:
@@ -182,9 +199,39 @@ class RetryingSession(requests.Session):
             return str(rejected), None, None
 
 
+class WriteSession(RetryingSession):
+    """A session for the requests that create something in the account (a restore's POSTs): sent again only where
+    the server cannot have acted on them, a connection never made or an answer saying it did not (429, 503), since a
+    lost answer to a request that did reach the server would otherwise make a second copy. Any other failure (no
+    answer, one cut short, one that is not the API's, a 500, 502 or 504) reaches the caller at once, which looks
+    for the object by its content before trying again (MendeleyApi.created_once)."""
+
+    def _may_resend_after(self, error: requests.RequestException) -> bool:
+        return never_connected(error)
+
+    def _may_resend_answered(self, response: requests.Response) -> bool:
+        return response.status_code in NOT_ACTED_ON_STATUSES
+
+
 def make_session(policy: HttpPolicy, on_pushback: Callable[[], None] = lambda: None) -> RetryingSession:
     """The session of a run: the policy's retries and timeouts for http and https."""
     return RetryingSession(policy, on_pushback)
+
+
+def make_write_session(policy: HttpPolicy, on_pushback: Callable[[], None] = lambda: None) -> WriteSession:
+    """The session of a restore's writes: the same policy, sending again only what cannot have been acted on."""
+    return WriteSession(policy, on_pushback)
+
+
+def never_connected(error: BaseException) -> bool:
+    """Whether a request failed before any connection was made (refused, host not found, connect timed out): its
+    bytes never reached a server."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, (requests.exceptions.ConnectTimeout, ConnectTimeoutError)):
+            return True  # urllib3's NewConnectionError (refused, no such host) is a ConnectTimeoutError too
+        cause = _wrapped(cause)
+    return False
 
 
 def backoff(policy: HttpPolicy, attempt: int) -> float:

@@ -11,12 +11,12 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
@@ -112,13 +112,17 @@ class MendeleyApi:
 
     def document(self, document_id: str) -> dict[str, Any] | None:
         """One document with every field and its files (as a listing gives them), or None if it is gone."""
-        fetched = self._send("GET", f"/documents/{document_id}", params={"view": "all"}, accept=DOCUMENT,
-                             missing_ok=True, parse=_json_object)
-        if fetched.response.status_code == 404:
-            return None
-        document = fetched.value
-        document["files"] = self._list("/files", {"document_id": document_id}, FILE).items
+        document = self.document_record(document_id)
+        if document is not None:
+            document["files"] = self._list("/files", {"document_id": document_id}, FILE).items
         return document
+
+    def document_record(self, document_id: str, trashed: bool = False) -> dict[str, Any] | None:
+        """One document with every field but its files, from the library or (`trashed`) the trash; None if it is not
+        there."""
+        fetched = self._send("GET", f"/{'trash' if trashed else 'documents'}/{document_id}", params={"view": "all"},
+                             accept=DOCUMENT, missing_ok=True, parse=_json_object)
+        return None if fetched.response.status_code == 404 else fetched.value
 
     def deleted_documents(self, since: datetime, group_id: str | None = None) -> Listing:
         """Ids of documents permanently deleted at or after `since`."""
@@ -213,6 +217,95 @@ class MendeleyApi:
             raise DownloadError(f"SHA-1 {digest.hexdigest()} differs from the API's {sha1}")
         return digest.hexdigest()
 
+    # Writing, for a restore -----------------------------------------------------------------------------
+    # One POST each, with the media types the reference gives. A client on a write session
+    # (HttpSession.WriteSession) sends again only what cannot have reached the server; `created_once` retries the
+    # rest, once it has made sure the object was not made. Bodies are checked here, not by the session, which
+    # would send the write again on a body it rejected.
+
+    def create_document(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /documents from metadata; in a group when `fields` names its `group_id`. Answers the document."""
+        return self._written("/documents", DOCUMENT, DOCUMENT, json=dict(fields))
+
+    def upload_file(self, document_id: str, file_name: str, media_type: str, data: bytes) -> dict[str, Any]:
+        """POST /files: a file's bytes, attached to the document under `file_name`. Answers the file."""
+        headers = {"Content-Disposition": _attachment(file_name),
+                   "Link": f'<{self._host}/documents/{document_id}>; rel="document"'}
+        return self._written("/files", FILE, media_type, headers, data=data)
+
+    def create_folder(self, name: str, parent_id: str | None, group_id: str | None) -> dict[str, Any]:
+        """POST /folders; a group's folder is made with the group's id in the query, as the core resources say."""
+        body = {"name": name} | ({"parent_id": parent_id} if parent_id else {})
+        return self._written("/folders", FOLDER, FOLDER, json=body, params={"group_id": group_id})
+
+    def add_to_folder(self, folder_id: str, document_id: str) -> None:
+        """POST /folders/{id}/documents: the document is filed in the folder too."""
+        self._acted(f"/folders/{folder_id}/documents", CREATED, DOCUMENT, json={"id": document_id})
+
+    def create_annotation(self, annotation: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /annotations (on the document its `document_id` names). Answers the annotation."""
+        return self._written("/annotations", ANNOTATION, ANNOTATION, json=dict(annotation))
+
+    def trash_document(self, document_id: str) -> None:
+        """POST /documents/{id}/trash: the document moves to the trash (it can be restored from there)."""
+        self._acted(f"/documents/{document_id}/trash", NO_CONTENT, None)
+
+    def created_once(self, create: Callable[[], str], find: Callable[[], str | None], check_first: bool,
+                     what: str) -> str:
+        """Make one object in the account exactly once; its id. `create` sends the request and answers the id;
+        `find` looks for the object by its content and answers its id, or None. A failure after which the object
+        may or may not exist (no answer, an answer cut short or not the API's, a 500, 502 or 504, a conflict) is
+        followed by a look with `find`, and only then by another try, up to --retries more; `check_first` looks
+        before the first try too (an earlier run died while making it). Any other failure raises ApiError at once."""
+        failure: ApiError | None = None
+        for attempt in range(self._policy.retries + 1):
+            if attempt:
+                time.sleep(backoff(self._policy, attempt))
+            if attempt or check_first:
+                found = find()
+                if found is not None:
+                    log.info("Found %s in the account: an earlier try had made it", what)
+                    return found
+            try:
+                return create()
+            except ApiError as error:
+                if error.status is not None and error.status not in MAY_HAVE_BEEN_MADE:
+                    raise
+                failure = error
+                log.info("Creating %s failed (attempt %d of %d): %s; looking for it before trying again", what,
+                         attempt + 1, self._policy.retries + 1, error)
+        raise ApiError(f"Could not create {what}: {failure}", failure.status if failure else None)
+
+    def _written(self, path: str, accept: str, media_type: str, headers: Mapping[str, str] | None = None,
+                 **options: Any) -> dict[str, Any]:
+        """One POST that answers the object it made. A body that is not that object says nothing of whether it was
+        made: ApiError without a status, which created_once takes for "may have been made"."""
+        fetched = self._write(path, accept, media_type, headers, **options)
+        try:
+            made = _json_object(fetched.response)
+        except BodyRejected as rejected:
+            raise ApiError(f"POST {path} {rejected}{_tried(fetched)}") from None
+        if not made.get("id"):
+            raise ApiError(f"POST {path} answered an object without an id{_tried(fetched)}")
+        return made
+
+    def _acted(self, path: str, status: int, media_type: str | None, **options: Any) -> None:
+        """One POST the server answers without a body, with `status` (the reference's). Another 2xx answer is not the
+        API's (a captive portal's page, which the session cannot tell when no media type is asked for): the write may
+        or may not have been made."""
+        fetched = self._write(path, None, media_type, **options)
+        response = fetched.response
+        response.close()
+        if response.status_code != status:
+            raise ApiError(f"POST {path} answered {response.status_code} {response.reason} where the API answers "
+                           f"{status}{_tried(fetched)}")
+
+    def _write(self, path: str, accept: str | None, media_type: str | None,
+               headers: Mapping[str, str] | None = None, **options: Any) -> Fetched:
+        """One POST whose body is of `media_type`, with `headers` of its own."""
+        own = {**(headers or {}), **({"Content-Type": media_type} if media_type else {})}
+        return self._send("POST", path, accept=accept, headers=own, **options)
+
     # Plumbing -------------------------------------------------------------------------------------------
 
     def _list(self, path: str, params: dict[str, Any], accept: str, limit: int = PAGE_LIMIT,
@@ -263,19 +356,20 @@ class MendeleyApi:
 
     def _send(self, method: str, path_or_url: str, *, params: dict[str, Any] | None = None, accept: str | None = None,
               missing_ok: bool = False, parse: Callable[[requests.Response], Any] | None = None,
-              **options: Any) -> Fetched:
-        """One API request with the bearer token; a 401 gets a token refresh, and a refreshed token refused at
-        once is an error. `parse` checks a 2xx body (the session tries again when it rejects one)."""
+              headers: Mapping[str, str] | None = None, **options: Any) -> Fetched:
+        """One API request with the bearer token (and `headers` of its own); a 401 gets a token refresh, and a
+        refreshed token refused at once is an error. `parse` checks a 2xx body (the session tries again when it
+        rejects one)."""
         url = path_or_url if "://" in path_or_url else self._host + path_or_url
         params = {key: value for key, value in (params or {}).items() if value is not None}
         token = self._credentials.access_token()
         refreshes = 0
         while True:
-            headers = {"Authorization": f"Bearer {token}"}
+            sent = {**(headers or {}), "Authorization": f"Bearer {token}"}
             if accept:
-                headers["Accept"] = accept
+                sent["Accept"] = accept
             try:
-                fetched = self._http.fetch(method, url, parse, params=params, headers=headers, **options)
+                fetched = self._http.fetch(method, url, parse, params=params, headers=sent, **options)
             except RetriesExhausted as error:
                 raise ApiError(f"{method} {_path(url)} failed: {_exhausted(error)}", unreachable=not error.answered,
                                host=error.host) from error
@@ -298,6 +392,23 @@ class MendeleyApi:
             raise ApiError(f"{method} {_path(url)} answered {response.status_code} {response.reason}{detail}"
                            f"{_tried(fetched)}", response.status_code)
         return fetched
+
+
+CREATED, NO_CONTENT = 201, 204
+# A POST answered so may still have made its object: the answer may come from after the server acted, or say
+# that an object of that name is there already (perhaps the one an earlier, unanswered try made).
+MAY_HAVE_BEEN_MADE = frozenset({409, 500, 502, 504})
+
+
+def _attachment(file_name: str) -> str:
+    """`Content-Disposition` for an upload: the name quoted, as the reference shows it, and, for a name a quoted
+    header cannot carry as it is (not plain ASCII, or with quotes), also RFC 5987's `filename*`, which servers
+    prefer when they know it (RFC 6266); the quoted one then has `_` for those characters."""
+    plain = "".join(char if char.isascii() and char.isprintable() and char not in '"\\' else "_"
+                    for char in file_name)
+    if plain == file_name:
+        return f'attachment; filename="{file_name}"'
+    return f'attachment; filename="{plain}"; filename*=UTF-8\'\'{quote(file_name, safe="")}'
 
 
 def next_link(headers: list[str]) -> str | None:

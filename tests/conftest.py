@@ -5,6 +5,7 @@
   an `EmulatorProcess` with `.url`, `.seed()`, `.faults()`, `.stats()`, `.library()`, `.token()`.
 - `api`: a requests session on the emulator with a fresh bearer token; takes paths: api.get("/documents").
 - `tool`: the real mendeley-backup.py with a saved login on the emulator (tests/tool.py's BackupTool).
+- `other_emulator`: a second emulator process (another account, say, to restore into), reset before each test.
 """
 
 from __future__ import annotations
@@ -23,12 +24,27 @@ def emulator_process() -> Iterator[EmulatorProcess]:
         yield emulator
 
 
+@pytest.fixture(scope="session")
+def other_emulator_process() -> Iterator[EmulatorProcess]:
+    with EmulatorProcess() as emulator:
+        yield emulator
+
+
+def _reset(emulator: EmulatorProcess) -> EmulatorProcess:
+    if emulator.process is not None and emulator.process.poll() is not None:
+        pytest.fail(f"the emulator has exited:\n{emulator.stderr_text()}")
+    emulator.reset()
+    return emulator
+
+
 @pytest.fixture
 def emulator(emulator_process: EmulatorProcess) -> EmulatorProcess:
-    if emulator_process.process is not None and emulator_process.process.poll() is not None:
-        pytest.fail(f"the emulator has exited:\n{emulator_process.stderr_text()}")
-    emulator_process.reset()
-    return emulator_process
+    return _reset(emulator_process)
+
+
+@pytest.fixture
+def other_emulator(other_emulator_process: EmulatorProcess) -> EmulatorProcess:
+    return _reset(other_emulator_process)
 
 
 @pytest.fixture

@@ -36,11 +36,11 @@ def fresh_library(emulator, tmp: Path) -> BackupTool:
     return BackupTool(emulator, tmp)
 
 
-def kill_after(emulator, tool: BackupTool, requests: int) -> bool:
-    """Start a run and SIGKILL it once the emulator has served `requests`; whether it was still running.
-    The run is slowed down to last a few of its state checkpoints."""
+def kill_after(emulator, tool: BackupTool, requests: int, *args: str) -> bool:
+    """Start a run (with `args`) and SIGKILL it once the emulator has served `requests`; whether it was still
+    running. The run is slowed down to last a few of its state checkpoints."""
     emulator.faults(latency_ms=LATENCY_MS)
-    process = tool.start("-j", str(JOBS), stdin=None)
+    process = tool.start("-j", str(JOBS), *args, stdin=None)
     try:
         while process.poll() is None and emulator.stats()["total_requests"] < requests:
             time.sleep(0.002)
