@@ -123,7 +123,10 @@ class Applier:
 
     def apply(self, plan: Plan) -> LibraryResult:
         """Bring every document of the plan to its folder, in parallel; counts what is done as it is done (not a
-        failed document). Raises the error that stopped the run, after saving what was done."""
+        failed document). Raises the error that stopped the run, after saving what was done.
+
+        The plan's documents are handed out and let go one by one (a large library's plans are tens of megabytes):
+        afterwards the plan keeps only those with annotations for the removal phase to remove."""
         result = LibraryResult()
         total_bytes = sum(file.size or 0 for doc in plan.documents for file in doc.files if file.needs_download)
         show = self._progress and bool(plan.documents)
@@ -134,11 +137,12 @@ class Applier:
                 ThreadPoolExecutor(self._transfers.ceiling, thread_name_prefix="download") as pool:
             self._on_bytes = partial(self._downloaded, downloaded)
             stopping = threading.Event()
-            stop = self._run(pool, self._apply_in_slot, plan.documents, partial(self._collect, result, docs), stopping)
+            planned = {doc.doc_id for doc in plan.documents} | {gone.doc_id for gone in plan.removals}
+            todo, plan.documents = plan.documents, [doc for doc in plan.documents if doc.annotation_removals]
+            stop = self._run(pool, self._apply_in_slot, _handed_out(todo), partial(self._collect, result, docs),
+                             stopping)
             if stop is None:
                 # Then the held documents whose annotated copies need a look although nothing of them changed.
-                planned = itertools.chain((doc.doc_id for doc in plan.documents),
-                                          (gone.doc_id for gone in plan.removals))
                 stop = self._run(pool, self._copies.refresh, self._copies.held_to_refresh(planned),
                                  partial(self._collect_refresh, result), stopping)
         result.bytes_downloaded = self._bytes_downloaded
@@ -360,6 +364,13 @@ class Applier:
                 if str(item.get("id")) not in plan.annotation_removals]
         self._folder.write_annotations(entry.path, kept)
         self._state.forget_annotations(plan.doc_id, plan.annotation_removals)
+
+
+def _handed_out(items: list[Item]) -> Iterator[Item]:
+    """Each item of `items`, in order, the list letting go of each as it is handed out."""
+    items.reverse()
+    while items:
+        yield items.pop()
 
 
 def run_as_completed(pool: ThreadPoolExecutor, work: Callable[[Item], Outcome], items: Iterable[Item],
