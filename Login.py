@@ -54,11 +54,13 @@ class Credentials:
     def refresh(self, rejected_token: str) -> str:
         """Called by the API client after a 401 with the token that was rejected. Returns a token to retry with.
 
-        If another thread already refreshed (current token != rejected_token) just return the current one.
+        If another thread already refreshed (current token != rejected_token) the current one is returned, unless it
+        has itself expired meanwhile (this thread's request may have waited out retries longer than it lives).
         Raises LoginError when no refresh is possible (implicit flow, no refresh token, refresh refused).
         """
         with self._lock:
-            if not hmac.compare_digest(self._token.access_token.encode(), rejected_token.encode()):
+            replaced = not hmac.compare_digest(self._token.access_token.encode(), rejected_token.encode())
+            if replaced and not self._token.expired():
                 return self._token.access_token
             if self._renew is None:
                 raise LoginError(IMPLICIT_EXPIRED)

@@ -61,11 +61,10 @@ NEW: dict[str, dict[str, Any]] = {
 STYLES = ("default", "real", "minimal")
 ALONE = [pytest.param({**faults, **PAGED, "link_style": STYLES[index % 3]}, id=f"{name}-{STYLES[index % 3]}")
          for index, (name, faults) in enumerate(NEW.items())]
-# Every fault at once, old and new, with short tokens, in each link style. Tokens live 6 s, not 2: with four download
-# threads sharing one login, a thread may be handed another's renewed token that already expired during its own
-# Retry-After wait (1-2 s here), which only a lifetime shorter than the retry waits makes possible.
+# Every fault at once, old and new, with tokens that live less than the retries wait (so that a thread may come back
+# from its waits to a login another thread renewed and that has expired again since), in each link style.
 EVERYTHING = {"error_rate": 0.05, "error_status": 503, "truncate_rate": 0.1, "drop_rate": 0.05, "garbage_rate": 0.05,
-              "html_error_rate": 0.05, "latency_ms": 10, "token_lifetime_s": 6, "retry_after_date": True,
+              "html_error_rate": 0.05, "latency_ms": 10, "token_lifetime_s": 2, "retry_after_date": True,
               "chunked_content": True, "separate_content_host": True, "no_count": True, **PAGED}
 COMBINED = [pytest.param({**EVERYTHING, "link_style": style}, id=f"everything-{style}") for style in STYLES]
 

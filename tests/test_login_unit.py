@@ -466,6 +466,14 @@ def test_a_token_already_replaced_is_not_refreshed_again() -> None:
     assert credentials.refresh("a1") == "a2" and calls == []
 
 
+def test_a_token_replaced_by_another_thread_but_expired_since_is_refreshed() -> None:
+    """A thread whose request waited out retries comes back with the token before another thread's renewal, and
+    that renewal has expired too by then: it gets a new token, not the dead one."""
+    calls = []
+    credentials = Credentials(expired("a2"), lambda old: calls.append(old.access_token) or fresh("a3"))
+    assert credentials.refresh("a1") == "a3" and calls == ["a2"]
+
+
 def test_the_implicit_login_cannot_be_refreshed() -> None:
     with pytest.raises(LoginError, match="cannot be renewed without a client secret"):
         Credentials(fresh("a1"), renew=None).refresh("a1")

@@ -7,8 +7,6 @@ is looked for by its content before it is sent again.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tests.restored import assert_same_content, duplicates, restoring_tool
@@ -19,20 +17,9 @@ LIBRARY = {"documents": 16, "files_per_document": 1, "file_size": 3000, "folders
            "seed": 43}
 
 
-# A token must outlive the retry waits of one request. After a 401 a thread may be handed the token another thread
-# renewed a while before (Login.Credentials.refresh), which may have expired meanwhile, and a token refused at once
-# after a refresh ends the run (MendeleyApi._send). Combined with errors and drops, whose backoff grows to seconds,
-# a token of 2 s sometimes does not last, for a backup as for a restore; the restore makes many more requests,
-# so where errors are combined with a short token, the token lives 10 s.
-def _patient(faults: dict[str, Any]) -> dict[str, Any]:
-    if "token_lifetime_s" in faults and ("error_rate" in faults or "drop_rate" in faults):
-        return {**faults, "token_lifetime_s": max(faults["token_lifetime_s"], 10)}
-    return faults
-
-
 # Issue 12's faults each alone (in turn in each link style); not all of them at once, a restore of over a minute
 # (all-at-once combines the older ones).
-FAULTS = [*(pytest.param(_patient(faults), id=name) for name, faults in TRANSIENT.items()),
+FAULTS = [*(pytest.param(faults, id=name) for name, faults in TRANSIENT.items()),
           *(pytest.param(case.values[0], id=case.id) for case in ALONE)]
 
 
