@@ -22,6 +22,8 @@ Choices where the issue is silent:
 - An encrypted PDF gets no copy: a copy of it would either need its encryption redone or drop it.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 import logging
@@ -31,15 +33,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import Any
-
-from pypdf import PdfReader, PdfWriter
-from pypdf.annotations import Highlight, Text
-from pypdf.constants import AnnotationFlag
-from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, TextStringObject
+from typing import TYPE_CHECKING, Any
 
 from Naming import collision_key, fit_component, numbered, split_extension
 from Timestamps import parse_time
+
+# pypdf (with the cryptography it loads) is imported by the functions that draw, not here: it takes 15 MB and a
+# tenth of a second at start, which only a run that makes annotated copies needs to pay.
+if TYPE_CHECKING:
+    from pypdf.generic import DictionaryObject
 
 # pypdf logs a warning for every oddity it works around in a damaged file; the one warning this module returns is
 # what the user sees instead.
@@ -162,6 +164,8 @@ def _draw(data: bytes, marks: Sequence[_Mark], total: int, unusable: int, author
           damage: str | None) -> AnnotatedCopy:
     """Read the PDF strictly and append an incremental update or, once the strict reading failed with `damage`,
     read it forgivingly and write it whole; raises whatever pypdf raises."""
+    from pypdf import PdfReader, PdfWriter
+
     reader = PdfReader(BytesIO(data), strict=damage is None)
     if reader.is_encrypted:
         return AnnotatedCopy(None, "the PDF is encrypted; no annotated copy")
@@ -238,6 +242,10 @@ def _point(point: Any) -> tuple[float, float] | None:
 def _highlight(mark: _Mark) -> DictionaryObject:
     """A `/Highlight` with one quadrilateral per box (in the corner order readers expect: top left, top right,
     bottom left, bottom right) and `/Rect` enclosing them all."""
+    from pypdf.annotations import Highlight
+    from pypdf.constants import AnnotationFlag
+    from pypdf.generic import ArrayObject, FloatObject, NameObject, TextStringObject
+
     quad_points = ArrayObject(FloatObject(value) for x1, y1, x2, y2 in mark.boxes
                               for value in (x1, y2, x2, y2, x1, y1, x2, y1))
     rect = (min(box[0] for box in mark.boxes), min(box[1] for box in mark.boxes),
@@ -252,6 +260,10 @@ def _highlight(mark: _Mark) -> DictionaryObject:
 
 def _sticky_note(mark: _Mark, crop: Box | None) -> DictionaryObject:
     """A `/Text` note icon whose top-left corner is the note's point, its box kept inside the page's CropBox."""
+    from pypdf.annotations import Text
+    from pypdf.constants import AnnotationFlag
+    from pypdf.generic import NameObject
+
     x, _, _, top = mark.boxes[0]
     if crop:
         left, bottom, right, crop_top = crop
@@ -267,6 +279,8 @@ def _sticky_note(mark: _Mark, crop: Box | None) -> DictionaryObject:
 def _with_common_entries(annotation: DictionaryObject, source: Mapping[str, Any],
                          authors: Mapping[str, str]) -> DictionaryObject:
     """Colour, author, dates and the Mendeley id (as `/NM`, the annotation's name) of either kind."""
+    from pypdf.generic import ArrayObject, FloatObject, NameObject, TextStringObject
+
     annotation[NameObject("/Type")] = NameObject("/Annot")
     annotation[NameObject("/C")] = ArrayObject(FloatObject(round(channel / 255, 4)) for channel in _rgb(source))
     if isinstance(source.get("id"), str):

@@ -43,7 +43,7 @@ from DocumentInfo import (
     state_from_lines,
 )
 from Errors import BackupFolderError, FolderLockedError, FolderUnwritableError, NotABackupError, UnsafePathError
-from LocalFiles import ensure_folder, fsync_dir, inside, prune_folders, remove_file, sha1_of, signature
+from LocalFiles import ensure_folder, fsync_dir, inside, inside_text, prune_folders, remove_file, sha1_of, signature
 from LockFile import LockFile
 from Naming import MAX_PATH_CHARS, collision_key, numbered, safe_folder_name, shortened
 
@@ -211,6 +211,7 @@ class BackupFolder:
         """`path_chars`: how long a new path in this folder may be, for a path from the backup's top to stay
         within MAX_PATH_CHARS. `created`: False for a new backup until `begin`."""
         self.root = root
+        self._root_text = str(root)
         self.writer = writer
         self.path_chars = path_chars
         self._created = created
@@ -304,7 +305,7 @@ class BackupFolder:
         return sha1_of(self.path(relative))
 
     def signature(self, relative: str) -> tuple[int, int] | None:
-        return signature(self.path(relative))
+        return signature(inside_text(self._root_text, relative))
 
     def temp_path(self, hint: str) -> Path:
         return self.writer.temp_path(hint)

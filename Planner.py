@@ -13,7 +13,7 @@ names they were given, cut or not.
 import functools
 import itertools
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -43,9 +43,13 @@ NEW, UPDATED, MOVED, REMOVED = "new", "updated", "moved", "removed"
 MISSING, RESIZED, TOUCHED = "missing", "resized", "touched"
 Doubts = Mapping[str, Mapping[str, str]]  # document id -> file id -> MISSING, RESIZED or TOUCHED
 NO_DOUBTS: Mapping[str, Any] = MappingProxyType({})
+# What most documents of a large plan have none of, shared rather than made empty for each (plans are slotted for
+# the same reason: a first backup plans every document of the library at once).
+NO_FILES: Mapping[str, FileRecord] = MappingProxyType({})
+NO_ANNOTATIONS: tuple[Sequence[dict[str, Any]], Set[str]] = ((), frozenset())
 
 
-@dataclass
+@dataclass(slots=True)
 class FilePlan:
     """A file the document holds after the run."""
 
@@ -70,7 +74,7 @@ class FilePlan:
             or self.name != self.local.name
 
 
-@dataclass
+@dataclass(slots=True)
 class DocumentPlan:
     """What happens to one document that is added or changes."""
 
@@ -84,9 +88,9 @@ class DocumentPlan:
     files: list[FilePlan]
     folder_uuids: list[str]
     trashed: bool = False
-    removed_files: dict[str, FileRecord] = field(default_factory=dict)  # deleted in the removal phase
-    annotation_upserts: list[dict[str, Any]] = field(default_factory=list)
-    annotation_removals: set[str] = field(default_factory=set)  # applied in the removal phase
+    removed_files: Mapping[str, FileRecord] = field(default_factory=lambda: NO_FILES)  # deleted in the removal phase
+    annotation_upserts: Sequence[dict[str, Any]] = ()
+    annotation_removals: Set[str] = frozenset()  # applied in the removal phase
 
     @property
     def moves(self) -> bool:
@@ -99,7 +103,7 @@ class DocumentPlan:
         return f"would {verb}: {where}" + (f" ({downloads} file(s) to download)" if downloads else "")
 
 
-@dataclass
+@dataclass(slots=True)
 class Removal:
     """A backed-up document the server has positively lost: its folder goes in the removal phase."""
 
@@ -180,7 +184,7 @@ class Planner:
         drafts: list[tuple[DocumentPlan, tuple[str, ...] | None]] = []
         annotations = _annotations_by_document(snapshot, self._entries)
         for doc_id, document in snapshot.documents.items():
-            drafts.append(self._listed(doc_id, document, snapshot, annotations.pop(doc_id, ([], set())),
+            drafts.append(self._listed(doc_id, document, snapshot, annotations.pop(doc_id, NO_ANNOTATIONS),
                                        doubts.get(doc_id, NO_DOUBTS)))
         for doc_id, entry in self._entries.items():
             if doc_id in snapshot.documents:
@@ -190,8 +194,8 @@ class Planner:
                 continue
             trashing = doc_id in snapshot.trashed_ids and not entry.trashed
             reread = held_documents.get(doc_id) if self._folder_renamed(entry, snapshot) else None
-            unlisted = self._unlisted(doc_id, entry, snapshot, reread, annotations.pop(doc_id, ([], set())), trashing,
-                                      doubts.get(doc_id, NO_DOUBTS))
+            unlisted = self._unlisted(doc_id, entry, snapshot, reread, annotations.pop(doc_id, NO_ANNOTATIONS),
+                                      trashing, doubts.get(doc_id, NO_DOUBTS))
             if unlisted:
                 drafts.append(unlisted)
         plan.documents = self._placed(drafts)
@@ -213,7 +217,7 @@ class Planner:
             if entry.trashed:
                 components = (TRASH_FOLDER, *components)
             if not fits_folder(entry.path, components):
-                drafts.append((self._held_draft(doc_id, entry, ([], set()), MOVED, entry.trashed), components))
+                drafts.append((self._held_draft(doc_id, entry, NO_ANNOTATIONS, MOVED, entry.trashed), components))
         return Plan(documents=self._placed(drafts)), unreadable
 
     def _placed(self, drafts: list[tuple[DocumentPlan, tuple[str, ...] | None]]) -> list[DocumentPlan]:
@@ -255,7 +259,7 @@ class Planner:
         return snapshot.full and (not entry.trashed or snapshot.trash_full)
 
     def _listed(self, doc_id: str, document: dict[str, Any], snapshot: Snapshot,
-                annotations: tuple[list[dict[str, Any]], set[str]],
+                annotations: tuple[Sequence[dict[str, Any]], Set[str]],
                 doubts: Mapping[str, str]) -> tuple[DocumentPlan, tuple[str, ...] | None]:
         """A document the server listed: new, or held and perhaps changed, or back from the trash."""
         entry = self._entries.get(doc_id)
@@ -280,7 +284,7 @@ class Planner:
         return draft, components
 
     def _unlisted(self, doc_id: str, entry: Entry, snapshot: Snapshot, reread: dict[str, Any] | None,
-                  annotations: tuple[list[dict[str, Any]], set[str]], trashing: bool,
+                  annotations: tuple[Sequence[dict[str, Any]], Set[str]], trashing: bool,
                   doubts: Mapping[str, str]) -> tuple[DocumentPlan, tuple[str, ...] | None] | None:
         """A held document the server did not list: unchanged, except perhaps its annotations, its folder's
         name, its move to the kept trash, or a copy of one of its files that no longer matches the state."""
@@ -302,7 +306,7 @@ class Planner:
         return (draft, None) if draft.count_as or doubts else None
 
     @staticmethod
-    def _held_draft(doc_id: str, entry: Entry, annotations: tuple[list[dict[str, Any]], set[str]],
+    def _held_draft(doc_id: str, entry: Entry, annotations: tuple[Sequence[dict[str, Any]], Set[str]],
                     count_as: str | None, trashed: bool, doubts: Mapping[str, str] = NO_DOUBTS) -> DocumentPlan:
         """A draft for a held document the server did not list, which keeps its JSON and its files."""
         return DocumentPlan(
