@@ -140,7 +140,8 @@ class AtomicWriter:
         """A file was renamed into `folder`, to be made durable by the next `barrier()`."""
         with self._lock:
             self._unsynced = True
-            self._unsynced_folders.add(folder)
+            if not self.group_commit:  # os.sync makes every folder durable at once
+                self._unsynced_folders.add(folder)
 
     def barrier(self) -> None:
         """Make every write and rename since the last barrier durable."""

@@ -25,23 +25,25 @@ class PathAllocator:
         besides the document's own (its info.json), which none of the document's files may take.
         `max_path_chars`: how long a file's path may be (None: as long as the file system allows)."""
         self._max_path_chars = max_path_chars
-        # collision key -> FILE, FOLDER (a document's), PARENT (above one) or RESERVED
-        self._kinds: dict[str, str] = {}
+        # The hash of a path's collision key -> FILE, FOLDER (a document's), PARENT (above one) or RESERVED. A hash,
+        # not the key, holds a first backup's hundred thousand paths in a third of the memory; two paths of equal
+        # hash (a chance in 10^19 a pair) are taken for one, which costs a name a number, never a file.
+        self._kinds: dict[int, str] = {}
         for name in reserved_names:
-            self._kinds[collision_key(name)] = RESERVED
+            self._kinds[_key(name)] = RESERVED
         # Taken in every document folder, without a key each (a large library has a hundred thousand folders).
         self._folder_file_keys = frozenset(collision_key(name) for name in folder_files)
 
     def hold_folder(self, path: str) -> None:
         """Mark a document folder that exists and stays as taken, with the files every such folder holds."""
-        self._kinds[collision_key(path)] = FOLDER
+        self._kinds[_key(path)] = FOLDER
         parts = path.split("/")
         for depth in range(1, len(parts)):
-            self._kinds.setdefault(collision_key("/".join(parts[:depth])), PARENT)
+            self._kinds.setdefault(_key("/".join(parts[:depth])), PARENT)
 
     def hold_file(self, path: str) -> None:
         """Mark a file that exists and stays (for this run at least) as taken."""
-        self._kinds[collision_key(path)] = FILE
+        self._kinds[_key(path)] = FILE
 
     def folder(self, components: tuple[str, ...]) -> str:
         """A free folder path for `components`, numbering the last component if needed."""
@@ -59,7 +61,7 @@ class PathAllocator:
         for number in range(1, 1_000_000):
             candidate = numbered(name, number, True, max_chars) if number > 1 else shortened(name, max_chars, True)
             path = f"{folder}/{candidate}"
-            if collision_key(path) not in self._kinds and not self._is_file(path):
+            if _key(path) not in self._kinds and not self._is_file(path):
                 self.hold_file(path)
                 return candidate
         raise RuntimeError("no free file name")
@@ -78,13 +80,17 @@ class PathAllocator:
     def _is_file(self, path: str) -> bool:
         """Whether a file stands at `path`: one held, or one of a document folder's own files."""
         key = collision_key(path)
-        if self._kinds.get(key) == FILE:
+        if self._kinds.get(hash(key)) == FILE:
             return True
         folder, _, name = key.rpartition("/")
-        return name in self._folder_file_keys and self._kinds.get(folder) == FOLDER
+        return name in self._folder_file_keys and self._kinds.get(hash(folder)) == FOLDER
 
     def _folder_free(self, path: str) -> bool:
-        return self._kinds.get(collision_key(path)) in (None, PARENT) and not self._is_file(path)
+        return self._kinds.get(_key(path)) in (None, PARENT) and not self._is_file(path)
+
+
+def _key(path: str) -> int:
+    return hash(collision_key(path))
 
 
 def file_chars(max_path_chars: int | None, folder: str) -> int | None:

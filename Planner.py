@@ -57,7 +57,6 @@ class FilePlan:
     wanted: str  # the name the server's file name gives, made safe
     sha1: str | None
     size: int | None
-    created: str
     local: FileRecord | None = None  # the copy the backup already holds, if any
     name: str = ""  # the name it gets, given by the planner
     doubt: str | None = None  # MISSING, RESIZED or TOUCHED: the held copy no longer matches the state
@@ -354,14 +353,14 @@ def _counted_change(draft: DocumentPlan, entry: Entry) -> bool:
 def _file_plan(item: Mapping[str, Any], entry: Entry | None, doubts: Mapping[str, str]) -> FilePlan:
     local = entry.files.get(str(item["id"])) if entry else None
     return FilePlan(file_id=str(item["id"]), wanted=safe_file_name(item.get("file_name") or item["id"]),
-                    sha1=item.get("filehash"), size=item.get("size"), created=str(item.get("created") or ""),
-                    local=local, doubt=doubts.get(str(item["id"])) if local else None)
+                    sha1=item.get("filehash"), size=item.get("size"), local=local,
+                    doubt=doubts.get(str(item["id"])) if local else None)
 
 
 def _kept_file(file_id: str, record: FileRecord, doubt: str | None = None) -> FilePlan:
     """A held file of a document the server did not list: the state's hash and size are the server's."""
-    return FilePlan(file_id=file_id, wanted=record.name, sha1=record.sha1, size=record.size, created="",
-                    local=record, doubt=doubt)
+    return FilePlan(file_id=file_id, wanted=record.name, sha1=record.sha1, size=record.size, local=record,
+                    doubt=doubt)
 
 
 def _file_order(item: Mapping[str, Any]) -> tuple[str, str]:

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 class ListedDocuments(MutableMapping[str, dict[str, Any]]):
     """The documents a listing gave, by id, kept in a temporary file rather than in memory (a listing of a hundred
     thousand documents with every field is half a gigabyte of Python objects): each is read back, whole, when it is
-    looked up. What stays in memory is an index, and the creation time of each, which the snapshot asks about."""
+    looked up. What stays in memory is an index."""
 
     def __init__(self, directory: Path | None = None) -> None:
         """The file goes in `directory` (the backup's temporary folder), or the system's when there is none yet."""
@@ -39,7 +39,6 @@ class ListedDocuments(MutableMapping[str, dict[str, Any]]):
         self._number: dict[str, int] = {}
         self._offsets = array("q")
         self._lengths = array("q")
-        self.created: dict[str, str] = {}
         self.newest_change: datetime | None = None
 
     def __enter__(self) -> "ListedDocuments":
@@ -56,7 +55,6 @@ class ListedDocuments(MutableMapping[str, dict[str, Any]]):
             self._number[doc_id] = len(self._offsets)
             self._offsets.append(offset)
             self._lengths.append(len(data))
-        self.created[doc_id] = str(document.get("created") or "")
         changed = parse_time(document.get("last_modified"))
         if changed and (self.newest_change is None or changed > self.newest_change):
             self.newest_change = changed
@@ -126,9 +124,15 @@ def fetch_snapshot(api: MendeleyApi, group_id: str | None, cutoff: datetime | No
     full = full or cutoff is None
     since = None if full else cutoff
     snapshot = Snapshot(documents=listed)
+    returning: list[str] = []
+
+    def keep(document: dict[str, Any]) -> None:
+        listed.keep(document)
+        if since is not None and _is_returning(document, held, since):
+            returning.append(str(document["id"]))
+
     with tqdm(unit="doc", desc=f"{label}: listing", disable=not progress, leave=False) as bar:
-        documents = api.documents(group_id, modified_since=since, on_page=partial(_show_listed, bar),
-                                  keep=listed.keep)
+        documents = api.documents(group_id, modified_since=since, on_page=partial(_show_listed, bar), keep=keep)
     snapshot.server_time = documents.server_time
     snapshot.full = _complete(documents, "documents", snapshot) and full
     if since is not None:
@@ -150,21 +154,25 @@ def fetch_snapshot(api: MendeleyApi, group_id: str | None, cutoff: datetime | No
         _complete(annotations, "annotations", snapshot)
         snapshot.annotations = _by_id(annotations)
         snapshot.deleted_annotation_ids = set(_by_id(api.annotations(group_id, deleted_since=since)))
-        _add_annotations_of_returning(api, snapshot, listed, since, held)
+        _add_annotations_of_returning(api, snapshot, returning)
     return snapshot
 
 
-def _add_annotations_of_returning(api: MendeleyApi, snapshot: Snapshot, listed: ListedDocuments, since: datetime,
-                                  held: Mapping[str, Entry]) -> None:
-    """A document new to the backup but created before the cut-off (back from the trash, say) has annotations
-    the listing of changed ones does not show: they are listed by document. A document created after the
-    cut-off needs none of this, its annotations being younger still."""
-    for doc_id, created_text in list(listed.created.items()):
-        created = parse_time(created_text)
-        if doc_id not in held and (created is None or created < since):
-            annotations = api.annotations(document_id=doc_id)
-            _complete(annotations, "annotations", snapshot)
-            snapshot.annotations.update(_by_id(annotations))
+def _is_returning(document: Mapping[str, Any], held: Mapping[str, Entry], since: datetime) -> bool:
+    """Whether a document an incremental listing shows is new to the backup but was created before the cut-off (back
+    from the trash, say): its annotations may be older than the cut-off too. A document created after the cut-off
+    has none older still."""
+    created = parse_time(document.get("created"))
+    return bool(document.get("id")) and str(document["id"]) not in held and (created is None or created < since)
+
+
+def _add_annotations_of_returning(api: MendeleyApi, snapshot: Snapshot, returning: list[str]) -> None:
+    """The annotations of returning documents (see `_is_returning`), which the listing of changed ones does not
+    show: they are listed by document."""
+    for doc_id in returning:
+        annotations = api.annotations(document_id=doc_id)
+        _complete(annotations, "annotations", snapshot)
+        snapshot.annotations.update(_by_id(annotations))
 
 
 def _add_memberships(api: MendeleyApi, snapshot: Snapshot, held: Mapping[str, Entry]) -> None:
