@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterator
 from Config import MAX_JOBS
 
 MAX_TRANSFERS = MAX_JOBS
-START_TRANSFERS = 4
+START_TRANSFERS = 8
 # A measurement covers at least this long and this many rounds of the current number of transfers.
-WINDOW_S = 1.0
+WINDOW_S = 0.3
 WINDOW_ROUNDS = 2
 # The rate must grow by more than this share for more transfers to count as paying off.
 GAIN = 0.10

@@ -38,6 +38,7 @@ BANDWIDTH = 8_000_000  # bytes per second, one link shared by every download
 LINK_FILE_BYTES = 50_000
 SCALE_FILE_BYTES = 1_000
 ANNOTATIONS = 3  # per document of the 1,000-document library, for --annotated-pdfs
+COPY = " (annotated).pdf"
 # The listings every incremental run must make whatever changed: documents modified since the cut-off,
 # documents deleted since, the trash, the folders, annotations modified since and annotations deleted since.
 INCREMENTAL_LISTINGS = 6
@@ -180,7 +181,8 @@ class LibraryBench:
     def initial(self, run: str, *options: str) -> None:
         library = self.emulator.library()
         floor, files = initial_floor(library)
-        self.measure(run, floor, files, Summary(new=len(library["documents"])), None, *options)
+        expected = Summary(new=len(library["documents"]), annotations=len(library.get("annotations", [])))
+        self.measure(run, floor, files, expected, None, *options)
 
     def listed_again(self) -> str | None:
         """The next run lists documents modified since the cut-off the last one saved (the server's `Date`
@@ -194,11 +196,11 @@ class LibraryBench:
                 *options: str) -> None:
         self.emulator.faults(**self.faults)
         self.emulator.reset_stats()
-        measured = run_measured(self.tool.command("-q", *options), self.tool.tmp, self.tool.environment())
+        measured = run_measured(self.tool.command(*options), self.tool.tmp, self.tool.environment())
         stats = self.emulator.stats()
         self.emulator.faults()
         library = self.emulator.library()
-        problem = problem or self.check(measured, expected, library)
+        problem = problem or self.check(measured, expected, library, options)
         if problem:
             print(f"{run} with {len(library['documents'])} documents went wrong: {problem}", file=sys.stderr)
         row = Row(self.library, len(library["documents"]), run, stats["total_requests"], floor, files,
@@ -208,17 +210,20 @@ class LibraryBench:
               f"{measured.wall_s:.1f} s, {measured.cpu_s:.1f} s CPU, {row.peak_mb:.0f} MB", file=sys.stderr,
               flush=True)
 
-    def check(self, measured: Measured, expected: Summary, library: dict) -> str | None:
+    def check(self, measured: Measured, expected: Summary, library: dict, options: tuple[str, ...]) -> str | None:
         """What is wrong with a run: its exit status, its summary, or a backup that does not hold the library."""
         if measured.returncode != 0:
             return f"exit status {measured.returncode}: {measured.stderr.strip()[-500:]}"
         summary = Run(0, measured.stdout, "").summary
         if summary != expected:
             return f"summary {summary}, expected {expected}"
+        annotated = "--annotated-pdfs" in options
         try:
-            assert_backup_matches(self.tool.backup, library)
+            assert_backup_matches(self.tool.backup, library, also=lambda path: annotated and path.endswith(COPY))
         except AssertionError as error:
             return f"the backup differs from the library: {str(error)[:500]}"
+        if annotated and not any(self.tool.backup.rglob(f"*{COPY}")):
+            return "--annotated-pdfs made no annotated copy"
         return None
 
 
@@ -251,7 +256,7 @@ def bench_library(emulator: EmulatorProcess, library: Library, tmp: Path) -> tup
     seeded = emulator.seed(documents=library.documents, files_per_document=1, file_size=library.file_bytes,
                            annotations_per_document=library.annotations, seed=library.documents)
     bench = LibraryBench(emulator, library, tmp / "plain")
-    bench.all_runs([document["id"] for document in seeded["documents"]])
+    bench.all_runs(seeded["documents"])
     checked = stat_check(bench.tool.backup)
     if library.annotations:
         annotated = LibraryBench(emulator, library, tmp / "annotated")

@@ -23,6 +23,7 @@ import sys
 import termios
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -230,12 +231,13 @@ TEMP_FOLDER = ".mendeley-backup-tmp"
 REWRITTEN = (".json", ".bib", ".ris")
 
 
-def assert_backup_matches(root: Path, library: dict[str, Any]) -> None:
+def assert_backup_matches(root: Path, library: dict[str, Any],
+                          also: Callable[[str], bool] = lambda path: False) -> None:
     """The backup in `root` holds exactly the user's library of `emulator.library()`: each document has the
     folder the state names, whose info.json "document" is the library's document without its `files`, whose
     "files" name each of its files, whose bytes have the library's size and SHA-1 `filehash`, and whose
     annotations.json holds its annotations. Nothing else: no other document, file, temporary file or empty
-    folder."""
+    folder, but the files whose relative path `also` accepts (a run's own additions, checked by the caller)."""
     documents = {document["id"]: document for document in library["documents"]}
     folders = document_folders(root)
     assert set(folders) == set(documents), \
@@ -258,7 +260,7 @@ def assert_backup_matches(root: Path, library: dict[str, Any]) -> None:
         if annotations:
             assert read_json(folder / "annotations.json") == annotations, folders[doc_id]
             expected.add(f"{folders[doc_id]}/annotations.json")
-    present = set(folder_files(root, skip_volatile=False))
+    present = {path for path in folder_files(root, skip_volatile=False) if not also(path)}
     assert present <= expected, f"files the library does not account for: {sorted(present - expected)}"
     missing = {path for path in expected - present if path not in BACKUP_OWN_FILES}
     assert not missing, f"missing from the backup: {sorted(missing)}"
