@@ -146,7 +146,7 @@ def _jobs(text: str) -> int | None:
 
 
 # The most parallel downloads --jobs auto opens.
-MAX_JOBS = 32
+MAX_JOBS = 64
 RATE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 

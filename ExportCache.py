@@ -22,7 +22,7 @@ import hashlib
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -197,16 +197,17 @@ class ExportCache:
         self._db.execute("DELETE FROM members WHERE doc_id = ?", (doc_id,))
         self._db.executemany("INSERT INTO members VALUES (?, ?)", ((doc_id, folder) for folder in folders))
 
-    def assign_keys(self) -> int:
+    def assign_keys(self, rendered: Collection[str]) -> int:
         """Give every document its key (own keys first, then generated ones, each oldest first) and keep the
-        keys that changed; how many did. Only the keys taken are held in memory."""
+        keys that changed; how many did. Only the keys taken are held in memory. Two documents sharing their own
+        key are warned about when one of them was `rendered` this run, not again on every run after."""
         assigner = KeyAssigner()
         changes = []
         ordered = "ORDER BY created, doc_id"
         for doc_id, wanted, label, assigned in self._db.execute(
                 f"SELECT doc_id, wanted, label, assigned FROM entries WHERE own {ordered}"):
             key, earlier = assigner.own(wanted, doc_id)
-            if earlier:
+            if earlier and (doc_id in rendered or earlier in rendered):
                 found = self._db.execute("SELECT label FROM entries WHERE doc_id = ?", (earlier,)).fetchone()
                 CitationKeys.warn_shared(found[0] if found else earlier, label, wanted, key)
             if key != assigned:

@@ -34,7 +34,7 @@ def update_exports(folder: BackupFolder, entries: Mapping[str, Entry], changed: 
         for doc_id in sorted(stale, key=lambda doc_id: (library[doc_id].created, doc_id)):  # in export order
             entry = library[doc_id]
             cache.put(render(doc_id, export_entry(folder, doc_id, entry), fingerprint(entry)))
-        rekeyed = cache.assign_keys()
+        rekeyed = cache.assign_keys(frozenset(stale))
         cache.commit()
         # Written entry by entry: the text of a large library's exports is never held whole.
         groups = folder_groups_blocks(folders, cache.folder_keys)

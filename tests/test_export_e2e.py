@@ -368,3 +368,22 @@ def test_exports_a_run_did_not_get_to_write_are_written_by_the_next(emulator, ap
     assert tool.run().summary == Summary()
     assert "Paper two" in bib.read_text(encoding="utf-8")
     assert "Paper two" in (tool.backup / "library.ris").read_text(encoding="utf-8")
+
+
+def test_a_shared_citation_key_is_warned_about_when_first_exported_not_on_every_run(emulator, api, tmp_path):
+    """Two documents the user gave one key: the first run that exports them says so once; a later run that
+    changes another document is silent about it (an hourly cron job must not mail it every hour)."""
+    first = create_document(api, "First of two", ["Doe"], citation_key="Doe2024")
+    create_document(api, "Second of two", ["Roe"], citation_key="Doe2024")
+    other = create_document(api, "Unrelated", ["Poe"])
+    tool = BackupTool(emulator, tmp_path)
+    run = tool.run()
+    assert run.stderr.count("share the citation key 'Doe2024'") == 1, run.stderr
+    bib = (tool.backup / "library.bib").read_text(encoding="utf-8")
+    assert "{Doe2024," in bib and "{Doe2024a," in bib
+    update_document(api, other["id"], abstract="Changed.")
+    quiet = tool.run("-q")
+    assert quiet.stderr == "" and quiet.stdout == "", quiet.stderr
+    update_document(api, first["id"], abstract="Changed too.")
+    again = tool.run()
+    assert again.stderr.count("share the citation key 'Doe2024'") == 1, again.stderr
