@@ -27,7 +27,8 @@ class PathAllocator:
         self._max_path_chars = max_path_chars
         # The hash of a path's collision key -> FILE, FOLDER (a document's), PARENT (above one) or RESERVED. A hash,
         # not the key, holds a first backup's hundred thousand paths in a third of the memory; two paths of equal
-        # hash (a chance in 10^19 a pair) are taken for one, which costs a name a number, never a file.
+        # hash (on a 64-bit Python a chance in 10^19 a pair) are taken for one: that costs a name a number, never a
+        # file.
         self._kinds: dict[int, str] = {}
         for name in reserved_names:
             self._kinds[_key(name)] = RESERVED
