@@ -324,7 +324,6 @@ class BackupState:
 #   },"folders":{...},...}      (the entries' closing brace, then this tool's other keys)
 DOCUMENTS_LINE = '"documents":{\n'
 ENTRIES_LINE = '"entries":{\n'
-MEMBERS_PER_PARSE = 1000
 _compact = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -351,21 +350,26 @@ def state_from_lines(lines: Iterator[bytes], read_legacy_entry: Callable[[str], 
     if not isinstance(head, dict) or head.get("format") != STATE_FORMAT or _next(lines) != DOCUMENTS_LINE.encode():
         raise ValueError("not laid out a document to a line")
     documents: dict[str, str] = {}
-    for batch in _member_batches(lines, lambda line: line == b"},\n", end=[]):
-        documents.update(batch)
+    for line in lines:
+        if line == b"},\n":
+            break
+        documents.update(_member(line))
     if _next(lines) != ENTRIES_LINE.encode():
         raise ValueError("no entries where they belong")
     data: dict[str, Any] = {**head, "documents": documents}
     held: dict[str, Entry] = {}
-    end: list[bytes] = []
-    for batch in _member_batches(lines, lambda line: line.startswith(b"}"), end):
-        for doc_id, raw in batch.items():
-            path = documents.get(doc_id)
-            if not isinstance(path, str) or not isinstance(raw, dict):
-                raise ValueError("an entry is damaged")
-            held[doc_id] = _entry_from_json(path, raw)
-    rest = end[0].strip()[1:]
-    data.update(_lines_json(b"{" + rest[1:] if rest.startswith(b",") else b"{}"))
+    for line in lines:
+        if line.startswith(b"}"):
+            rest = line.strip()[1:]
+            data.update(_lines_json(b"{" + rest[1:] if rest.startswith(b",") else b"{}"))
+            break
+        ((doc_id, raw),) = _member(line).items()
+        path = documents.get(doc_id)
+        if not isinstance(path, str) or not isinstance(raw, dict):
+            raise ValueError("an entry is damaged")
+        held[doc_id] = _entry_from_json(path, raw)
+    else:
+        raise ValueError("the state ends early")
     return state_from_json({**data, "entries": {}}, read_legacy_entry, held)
 
 
@@ -376,30 +380,12 @@ def _next(lines: Iterator[bytes]) -> bytes:
     return line
 
 
-def _member_batches(lines: Iterator[bytes], is_end: Callable[[bytes], bool],
-                    end: list[bytes]) -> Iterator[dict[str, Any]]:
-    """The members of an object laid out one to a line (`"key":value,`), parsed MEMBERS_PER_PARSE lines at a time (a
-    parse a line costs a third of the reading), up to the line `is_end` accepts, which goes in `end`."""
-    batch: list[bytes] = []
-    for line in lines:
-        if is_end(line):
-            end.append(line)
-            break
-        batch.append(line.rstrip().removesuffix(b","))
-        if len(batch) == MEMBERS_PER_PARSE:
-            yield _batch_json(batch)
-            batch = []
-    else:
-        raise ValueError("the state ends early")
-    if batch:
-        yield _batch_json(batch)
-
-
-def _batch_json(batch: list[bytes]) -> dict[str, Any]:
-    members = _lines_json(b"{" + b",".join(batch) + b"}")
-    if not isinstance(members, dict) or len(members) != len(batch):
-        raise ValueError("a line holds no member, or more than one")
-    return members
+def _member(line: bytes) -> dict[str, Any]:
+    """The one member of an object that `line` holds, `"key":value,`."""
+    member = _lines_json(b"{" + line.rstrip().removesuffix(b",") + b"}")
+    if not isinstance(member, dict) or len(member) != 1:
+        raise ValueError("a line holds no member")
+    return member
 
 
 def _lines_json(text: bytes) -> Any:
