@@ -11,7 +11,7 @@ import os
 import tempfile
 import threading
 from array import array
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -124,12 +124,12 @@ def fetch_snapshot(api: MendeleyApi, group_id: str | None, cutoff: datetime | No
     full = full or cutoff is None
     since = None if full else cutoff
     snapshot = Snapshot(documents=listed)
-    returning: list[str] = []
+    returning: dict[str, None] = {}  # in listing order, each once though a listing repeats it
 
     def keep(document: dict[str, Any]) -> None:
         listed.keep(document)
         if since is not None and _is_returning(document, held, since):
-            returning.append(str(document["id"]))
+            returning[str(document["id"])] = None
 
     with tqdm(unit="doc", desc=f"{label}: listing", disable=not progress, leave=False) as bar:
         documents = api.documents(group_id, modified_since=since, on_page=partial(_show_listed, bar), keep=keep)
@@ -166,7 +166,7 @@ def _is_returning(document: Mapping[str, Any], held: Mapping[str, Entry], since:
     return bool(document.get("id")) and str(document["id"]) not in held and (created is None or created < since)
 
 
-def _add_annotations_of_returning(api: MendeleyApi, snapshot: Snapshot, returning: list[str]) -> None:
+def _add_annotations_of_returning(api: MendeleyApi, snapshot: Snapshot, returning: Iterable[str]) -> None:
     """The annotations of returning documents (see `_is_returning`), which the listing of changed ones does not
     show: they are listed by document."""
     for doc_id in returning:
