@@ -12,6 +12,7 @@ import tempfile
 import threading
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -25,6 +26,9 @@ from MendeleyApi import Listing, MendeleyApi
 from Timestamps import parse_time
 
 log = logging.getLogger(__name__)
+
+# trash, folders, annotations changed, and on an incremental run documents deleted and annotations deleted
+_OTHER_LISTINGS = 5
 
 
 class ListedDocuments(MutableMapping[str, dict[str, Any]]):
@@ -131,29 +135,32 @@ def fetch_snapshot(api: MendeleyApi, group_id: str | None, cutoff: datetime | No
         if since is not None and _is_returning(document, held, since):
             returning[str(document["id"])] = None
 
-    with tqdm(unit="doc", desc=f"{label}: listing", disable=not progress, leave=False) as bar:
-        documents = api.documents(group_id, modified_since=since, on_page=partial(_show_listed, bar), keep=keep)
-    snapshot.server_time = documents.server_time
-    snapshot.full = _complete(documents, "documents", snapshot) and full
-    if since is not None:
-        snapshot.deleted_ids = set(_by_id(api.deleted_documents(since, group_id)))
-    trash = api.trash(group_id, modified_since=since)
-    snapshot.trashed_ids = set(_by_id(trash))
-    snapshot.trash_full = _complete(trash, "trash", snapshot) and full
-    folders = api.folders(group_id)
-    snapshot.folders = _by_id(folders)
-    snapshot.folders_complete = _complete(folders, "folders", snapshot)
+    # The listings other than the documents' answer on their own: they are asked at the same time as the
+    # documents' pages, so that a run waits for the longest of them rather than for their sum.
+    with ThreadPoolExecutor(max_workers=_OTHER_LISTINGS, thread_name_prefix="listing") as pool:
+        trash = pool.submit(api.trash, group_id, modified_since=since)
+        folders = pool.submit(api.folders, group_id)
+        changed_annotations = pool.submit(api.annotations, group_id, modified_since=since)
+        deleted = None if since is None else pool.submit(api.deleted_documents, since, group_id)
+        deleted_annotations = None if since is None else pool.submit(api.annotations, group_id, deleted_since=since)
+        with tqdm(unit="doc", desc=f"{label}: listing", disable=not progress, leave=False) as bar:
+            documents = api.documents(group_id, modified_since=since, on_page=partial(_show_listed, bar), keep=keep)
+        snapshot.server_time = documents.server_time
+        snapshot.full = _complete(documents, "documents", snapshot) and full
+        if deleted is not None:
+            snapshot.deleted_ids = set(_by_id(deleted.result()))
+        snapshot.trashed_ids = set(_by_id(trash.result()))
+        snapshot.trash_full = _complete(trash.result(), "trash", snapshot) and full
+        snapshot.folders = _by_id(folders.result())
+        snapshot.folders_complete = _complete(folders.result(), "folders", snapshot)
+        annotations = changed_annotations.result()
+        snapshot.annotations = _by_id(annotations)
+        snapshot.annotations_full = _complete(annotations, "annotations", snapshot) and since is None
+        if deleted_annotations is not None:
+            snapshot.deleted_annotation_ids = set(_by_id(deleted_annotations.result()))
     if with_memberships and snapshot.folders_complete:
         _add_memberships(api, snapshot, held)
-    if since is None:
-        annotations = api.annotations(group_id)
-        snapshot.annotations = _by_id(annotations)
-        snapshot.annotations_full = _complete(annotations, "annotations", snapshot)
-    else:
-        annotations = api.annotations(group_id, modified_since=since)
-        _complete(annotations, "annotations", snapshot)
-        snapshot.annotations = _by_id(annotations)
-        snapshot.deleted_annotation_ids = set(_by_id(api.annotations(group_id, deleted_since=since)))
+    if since is not None:
         _add_annotations_of_returning(api, snapshot, returning)
     return snapshot
 

@@ -20,7 +20,9 @@ from Config import MAX_JOBS
 
 MAX_TRANSFERS = MAX_JOBS
 START_TRANSFERS = 8
-# A measurement covers at least this long and this many rounds of the current number of transfers.
+# A measurement covers at least this long and this many rounds of the current number of transfers; while the level
+# doubles, one round (twice as many transfers show at once, and a slow start on a link of long latency costs a
+# round trip for each round it waits).
 WINDOW_S = 0.3
 WINDOW_ROUNDS = 2
 # The rate must grow by more than this share for more transfers to count as paying off.
@@ -81,7 +83,8 @@ class Concurrency:
             self._window_done += 1
             now = self._clock()
             elapsed = now - self._window_start
-            if elapsed < WINDOW_S or self._window_done < WINDOW_ROUNDS * self._limit:
+            rounds = 1 if self._doubling else WINDOW_ROUNDS
+            if elapsed < WINDOW_S or self._window_done < rounds * self._limit:
                 return
             self._adapt(self._window_done / elapsed, now)
             self._window_start, self._window_done = now, 0

@@ -4,6 +4,7 @@ request it was asked, with its arguments."""
 from __future__ import annotations
 
 import inspect
+import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
@@ -85,6 +86,11 @@ def fetch(api: FakeApi, cutoff: datetime | None = None, full: bool = False, with
                           ListedDocuments())
 
 
+def asked(api: FakeApi) -> list[tuple[str, dict[str, Any]]]:
+    """The calls made, in no order: the listings are asked at the same time."""
+    return sorted(api.calls, key=repr)
+
+
 def names(api: FakeApi) -> list[str]:
     return [name for name, _ in api.calls]
 
@@ -102,13 +108,33 @@ def test_a_first_or_full_run_lists_everything(cutoff):
                    "folders": listing(items("f1", name="Papers")),
                    "annotations": listing(items("a1", document_id="d1"))})
     snapshot = fetch(api, cutoff=cutoff, full=cutoff is not None)
-    assert api.calls == [("documents", {}), ("trash", {}), ("folders", {}), ("annotations", {})]
+    assert asked(api) == sorted([("documents", {}), ("trash", {}), ("folders", {}), ("annotations", {})], key=repr)
     assert (snapshot.full, snapshot.trash_full, snapshot.folders_complete, snapshot.annotations_full) == (
         True, True, True, True)
     assert (sorted(snapshot.documents), snapshot.trashed_ids, sorted(snapshot.annotations)) == (
         ["d1", "d2"], {"t1"}, ["a1"])
     assert snapshot.folders == {"f1": {"id": "f1", "name": "Papers"}}
     assert (snapshot.server_time, snapshot.incomplete, snapshot.memberships) == (SERVER_TIME, [], None)
+
+
+class ListingsAtOnce(FakeApi):
+    """A fake whose documents listing finishes only once the other listings have been asked for."""
+
+    def __init__(self, others: int) -> None:
+        super().__init__()
+        self.others = threading.Barrier(others + 1, timeout=10)
+
+    def _answer(self, key: str, name: str, **arguments: Any) -> Listing:
+        answer = super()._answer(key, name, **arguments)
+        self.others.wait()
+        return answer
+
+
+@pytest.mark.parametrize(("cutoff", "others"), [(None, 3), (CUTOFF, 5)])
+def test_the_other_listings_are_asked_while_the_documents_are_listed(cutoff, others):
+    api = ListingsAtOnce(others)
+    fetch(api, cutoff=cutoff)  # one after another, the first listing's wait would break the barrier
+    assert len(api.calls) == others + 1
 
 
 def test_a_group_s_listings_name_the_group():
@@ -123,9 +149,10 @@ def test_an_incremental_run_asks_what_changed_since_the_cutoff():
                    "trash": listing(items("t1")), "annotations": listing(items("a1", document_id="d1")),
                    "deleted_annotations": listing(items("a9"))})
     snapshot = fetch(api, cutoff=CUTOFF, held={"d1": Entry(path="T")})
-    assert api.calls == [("documents", {"modified_since": CUTOFF}), ("deleted_documents", {"since": CUTOFF}),
-                         ("trash", {"modified_since": CUTOFF}), ("folders", {}),
-                         ("annotations", {"modified_since": CUTOFF}), ("annotations", {"deleted_since": CUTOFF})]
+    assert asked(api) == sorted([
+        ("documents", {"modified_since": CUTOFF}), ("deleted_documents", {"since": CUTOFF}),
+        ("trash", {"modified_since": CUTOFF}), ("folders", {}),
+        ("annotations", {"modified_since": CUTOFF}), ("annotations", {"deleted_since": CUTOFF})], key=repr)
     # Changes only: absence proves nothing.
     assert (snapshot.full, snapshot.trash_full, snapshot.annotations_full) == (False, False, False)
     assert (snapshot.deleted_ids, snapshot.trashed_ids, snapshot.deleted_annotation_ids) == ({"gone"}, {"t1"}, {"a9"})
