@@ -35,7 +35,6 @@ from collections.abc import Callable, Mapping
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from mendeley import Mendeley, is_localhost
 from oauthlib.oauth2 import OAuth2Error
 
 from Config import LoginSettings
@@ -109,6 +108,10 @@ def tell(text: str) -> None:
 def browser_login(settings: LoginSettings, finish_code: Callable[[str, Any], Token] | None,
                    stdin: IO[Any] | None = None) -> Token:
     """One browser login; `finish_code` (None: implicit grant) exchanges and saves an accepted code."""
+    # The SDK, and the packages it brings (`future`, which imports tkinter), only for a run that logs in: 40 ms off
+    # the start of every other run.
+    from mendeley import Mendeley, is_localhost
+
     implicit = finish_code is None
     mendeley = Mendeley(settings.client_id, settings.client_secret or None, settings.redirect_uri,
                         host=settings.api_host.rstrip("/"))

@@ -9,12 +9,12 @@ the state of one backed-up library as the run keeps it in memory. No file I/O he
 - A document folder's `annotations.json`: the document's annotations, the API's JSON, ordered by (created, id).
 """
 
+import gc
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from bidict import bidict
@@ -307,7 +307,7 @@ class BackupState:
                                     "last_run": self.last_run.to_json() if self.last_run is not None else None}
         yield _compact(head)[:-1] + ",\n"
         yield DOCUMENTS_LINE
-        yield from _member_lines((doc_id, entry.path) for doc_id, entry in entries)
+        yield from _folder_lines(entries)
         yield "},\n" + ENTRIES_LINE
         yield from _member_lines((doc_id, entry.to_json()) for doc_id, entry in entries)
         present = {key: value for key, value in tail.items() if value}
@@ -324,14 +324,27 @@ class BackupState:
 #   },"folders":{...},...}      (the entries' closing brace, then this tool's other keys)
 DOCUMENTS_LINE = '"documents":{\n'
 ENTRIES_LINE = '"entries":{\n'
-_compact = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+# One encoder for every piece (json.dumps with options makes a new one at each call).
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_one_to_a_line = json.JSONEncoder(ensure_ascii=False, separators=(",\n", ":")).encode
+FOLDER_LINES_AT_ONCE = 1000
+
+
+def _folder_lines(entries: list[tuple[str, Entry]]) -> Iterator[str]:
+    """The members of "documents", a document's folder to a line, written a thousand at a time: their values are
+    strings, so the item separators are the only line breaks in the JSON of any number of them."""
+    for start in range(0, len(entries), FOLDER_LINES_AT_ONCE):
+        batch = {doc_id: entry.path for doc_id, entry in entries[start:start + FOLDER_LINES_AT_ONCE]}
+        yield ("" if start == 0 else ",\n") + _one_to_a_line(batch)[1:-1]
+    if entries:
+        yield "\n"
 
 
 def _member_lines(pairs: Iterable[tuple[str, Any]]) -> Iterator[str]:
     """The members of a JSON object, one to a line, each but the last ending in a comma."""
     first = True
     for key, value in pairs:
-        yield ("" if first else ",\n") + _compact(key) + ":" + _compact(value)
+        yield ("" if first else ",\n") + _compact({key: value})[1:-1]
         first = False
     if not first:
         yield "\n"
@@ -349,28 +362,48 @@ def state_from_lines(lines: Iterator[bytes], read_legacy_entry: Callable[[str], 
     head = _lines_json(b"{" + _next(lines).removeprefix(b"{").removesuffix(b",\n") + b"}")
     if not isinstance(head, dict) or head.get("format") != STATE_FORMAT or _next(lines) != DOCUMENTS_LINE.encode():
         raise ValueError("not laid out a document to a line")
-    documents: dict[str, str] = {}
+    # The entries hold no reference cycles: the collector's passes over a heap that grows by a hundred thousand
+    # of them would cost as much as reading them.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        documents = _documents_section(lines)
+        if _next(lines) != ENTRIES_LINE.encode():
+            raise ValueError("no entries where they belong")
+        data: dict[str, Any] = {**head, "documents": documents}
+        held: dict[str, Entry] = {}
+        for line in lines:
+            if line.startswith(b"}"):
+                rest = line.strip()[1:]
+                data.update(_lines_json(b"{" + rest[1:] if rest.startswith(b",") else b"{}"))
+                break
+            doc_id, raw = _member(line)
+            path = documents.get(doc_id)
+            if not isinstance(path, str) or not isinstance(raw, dict):
+                raise ValueError("an entry is damaged")
+            held[doc_id] = _entry_from_json(path, raw)
+        else:
+            raise ValueError("the state ends early")
+        return state_from_json({**data, "entries": {}}, read_legacy_entry, held)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _documents_section(lines: Iterator[bytes]) -> dict[str, Any]:
+    """The "documents" member's lines, up to its closing line, as one object (read in one go: its lines are short,
+    and one parse of them all costs a tenth of a parse each)."""
+    members = []
     for line in lines:
         if line == b"},\n":
             break
-        documents.update(_member(line))
-    if _next(lines) != ENTRIES_LINE.encode():
-        raise ValueError("no entries where they belong")
-    data: dict[str, Any] = {**head, "documents": documents}
-    held: dict[str, Entry] = {}
-    for line in lines:
-        if line.startswith(b"}"):
-            rest = line.strip()[1:]
-            data.update(_lines_json(b"{" + rest[1:] if rest.startswith(b",") else b"{}"))
-            break
-        ((doc_id, raw),) = _member(line).items()
-        path = documents.get(doc_id)
-        if not isinstance(path, str) or not isinstance(raw, dict):
-            raise ValueError("an entry is damaged")
-        held[doc_id] = _entry_from_json(path, raw)
+        members.append(line)
     else:
         raise ValueError("the state ends early")
-    return state_from_json({**data, "entries": {}}, read_legacy_entry, held)
+    documents = _lines_json(b"{" + b"".join(members) + b"}")
+    if not isinstance(documents, dict):
+        raise ValueError("the documents are damaged")
+    return documents
 
 
 def _next(lines: Iterator[bytes]) -> bytes:
@@ -380,12 +413,22 @@ def _next(lines: Iterator[bytes]) -> bytes:
     return line
 
 
-def _member(line: bytes) -> dict[str, Any]:
+_DECODER = json.JSONDecoder()
+
+
+def _member(line: bytes) -> tuple[str, Any]:
     """The one member of an object that `line` holds, `"key":value,`."""
-    member = _lines_json(b"{" + line.rstrip().removesuffix(b",") + b"}")
-    if not isinstance(member, dict) or len(member) != 1:
-        raise ValueError("a line holds no member")
-    return member
+    text = line.decode("utf-8", "surrogatepass")
+    try:
+        key, end = _DECODER.raw_decode(text)
+        if not isinstance(key, str) or text[end] != ":":
+            raise ValueError("a line holds no member")
+        value, end = _DECODER.raw_decode(text, end + 1)
+    except IndexError:
+        raise ValueError("a line holds no member") from None
+    if text[end:].strip() not in ("", ","):
+        raise ValueError("a line holds more than a member")
+    return key, value
 
 
 def _lines_json(text: bytes) -> Any:
@@ -426,23 +469,40 @@ def _checked(value: Any, kind: type, what: str) -> dict[str, Any]:
 
 
 def _entry_from_json(path: str, raw: dict[str, Any]) -> Entry:
-    records = _checked(raw.get("files") or {}, dict, "the files of the document in " + path)
+    records = raw.get("files") or {}
     folder_uuids = raw.get("folder_uuids") or []
-    if not (isinstance(folder_uuids, list) and all(isinstance(item, str) for item in folder_uuids)):
-        raise ValueError(f"the folders of the document in {path} are damaged")
-    files = {file_id: FileRecord(name=str(record.get("name")), sha1=record.get("sha1"), size=record.get("size"),
-                                 mtime_ns=record.get("mtime_ns"))
-             for file_id, record in records.items()}
+    annotations = raw.get("annotations") or {}
     annotated = raw.get("annotated") or {}
-    if not (isinstance(annotated, dict) and isinstance(annotated.get("drawing") or 0, int)):
-        raise ValueError(f"the annotated copies of the document in {path} are damaged")
-    copies = {file_id: _copy_from_json(copy, path)
-              for file_id, copy in _checked(annotated.get("copies") or {}, dict,
-                                            "the annotated copies of the document in " + path).items()}
-    return Entry(path=path, last_modified=raw.get("last_modified"), files=files, folder_uuids=folder_uuids,
-                 annotations=_checked(raw.get("annotations") or {}, str, "the annotations of the document in " + path),
-                 trashed=bool(raw.get("trashed")), created=str(raw.get("created") or ""), copies=copies,
+    copies: Any = (annotated.get("copies") or {}) if isinstance(annotated, dict) else None
+    # Checked in one expression, named part by part only when it fails: a state is read a hundred thousand entries
+    # at a time.
+    if not (_values_are(records, dict) and isinstance(folder_uuids, list)
+            and all(isinstance(item, str) for item in folder_uuids) and _values_are(annotations, str)
+            and _values_are(copies, dict) and isinstance(annotated.get("drawing") or 0, int)):
+        raise ValueError(_damaged_part(path, records, folder_uuids, annotations, copies))
+    return Entry(path=path, last_modified=raw.get("last_modified"),
+                 files={file_id: FileRecord(str(record.get("name")), record.get("sha1"), record.get("size"),
+                                            record.get("mtime_ns"))
+                        for file_id, record in records.items()},
+                 folder_uuids=folder_uuids, annotations=annotations, trashed=bool(raw.get("trashed")),
+                 created=str(raw.get("created") or ""),
+                 copies={file_id: _copy_from_json(copy, path) for file_id, copy in copies.items()},
                  copies_drawing=annotated.get("drawing") or 0)
+
+
+def _values_are(value: Any, kind: type) -> bool:
+    return isinstance(value, dict) and all(isinstance(item, kind) for item in value.values())
+
+
+def _damaged_part(path: str, records: Any, folder_uuids: Any, annotations: Any, copies: Any) -> str:
+    """What `_entry_from_json` found damaged in the entry of the document in `path`."""
+    if not _values_are(records, dict):
+        return f"the files of the document in {path} are damaged"
+    if not (isinstance(folder_uuids, list) and all(isinstance(item, str) for item in folder_uuids)):
+        return f"the folders of the document in {path} are damaged"
+    if not _values_are(annotations, str):
+        return f"the annotations of the document in {path} are damaged"
+    return f"the annotated copies of the document in {path} are damaged"
 
 
 def _copy_from_json(raw: dict[str, Any], path: str) -> CopyRecord:

@@ -19,6 +19,7 @@ from DocumentInfo import (
     document_info_json,
     legacy_entry,
     ordered_annotations,
+    state_from_lines,
 )
 from tests.tool import state_json
 
@@ -138,6 +139,24 @@ def test_the_state_file_keeps_the_original_tools_three_keys_in_their_formats():
     # The tool's own keys stay out of the way when there is nothing to say.
     assert set(state_json(BackupState(PATTERN))) == {"last_backup_time", "documents", "pattern", "format",
                                                    "last_full_listing", "entries"}
+
+
+def test_a_large_state_is_written_a_document_to_a_line_and_read_back_whole():
+    """The folders are written a thousand to a piece: names with line breaks, quotes, backslashes, other scripts and
+    a lone surrogate (a file name that was not UTF-8) must still give one folder to a line, and read back as
+    written, across the pieces' boundaries."""
+    names = ["Doe/2024 - T", 'Line\nbreak "quoted" \\ back', "Müller/Ελληνικά/日本", "bad \udce9 byte"]
+    state = BackupState(PATTERN, cutoff=CUTOFF)
+    for number in range(2_501):
+        state.record(f"d{number}", Entry(path=f"{names[number % 4]} {number}", last_modified="2024-01-01T00:00:00.000Z",
+                                         files={"f1": FileRecord(f"{number}.pdf", SHA, number, 1)},
+                                         folder_uuids=["f"] if number % 2 else [], annotations={"a": "t"}))
+    text = "".join(state.json_chunks()).encode("utf-8", "backslashreplace")  # as BackupFolder.save_state
+    lines = text.splitlines(keepends=True)
+    documents = lines[lines.index(b'"documents":{\n') + 1:lines.index(b"},\n")]
+    assert len(documents) == 2_501 and all(line.count(b'":"') == 1 for line in documents)
+    back = state_from_lines(iter(lines), read_legacy_entry=lambda path: pytest.fail(path))
+    assert back.entries == state.entries and back.cutoff == CUTOFF
 
 
 def test_document_info_json_holds_the_document_whole_without_its_files_list():
