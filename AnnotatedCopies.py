@@ -45,7 +45,7 @@ from AnnotatedPdf import (
     make_annotated_copy,
 )
 from BackupFolder import BackupFolder
-from DocumentInfo import DOCUMENT_FOLDER_FILES, BackupState, CopyRecord, Entry, FileRecord
+from DocumentInfo import DOCUMENT_FOLDER_FILES, NONE_HELD, BackupState, CopyRecord, Entry, FileRecord
 from Errors import ApiError
 from LocalFiles import sha1_of
 from Naming import MIN_NAME_CHARS, shortened
@@ -178,7 +178,7 @@ class AnnotatedCopies:
                                             {file_id: record.name for file_id, record in entry.files.items()},
                                             copies.records)
             self._state.set_exports_outdated(True)  # they link the copies
-        self._state.record(doc_id, replace(entry, copies=copies.records, copies_drawing=copies.drawing),
+        self._state.record(doc_id, replace(entry, copies=copies.records or NONE_HELD, copies_drawing=copies.drawing),
                            leaving=copies.leaving)
 
     # What --dry-run shows ---------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from AnnotatedCopies import AnnotatedCopies
 from BackupFolder import BackupFolder
-from DocumentInfo import ANNOTATIONS_FILE, DOCUMENT_INFO, BackupState, Entry, FileRecord
+from DocumentInfo import ANNOTATIONS_FILE, DOCUMENT_INFO, NONE_HELD, BackupState, Entry, FileRecord
 from Errors import ApiError, BackupError, BackupFolderError, LoginError, NotOursError
 from Planner import REMOVED, UPDATED, DocumentPlan, FilePlan, Plan, Removal
 from Transfers import Concurrency
@@ -244,10 +244,11 @@ class Applier:
             self._folder.prune(str(plan.old_path))
         # Every file and rename above is made durable, all at once, before a state on disk names them.
         self._state.record(plan.doc_id, Entry(
-            path=plan.path, last_modified=plan.last_modified, files=records, folder_uuids=plan.folder_uuids,
+            path=plan.path, last_modified=plan.last_modified, files=records, folder_uuids=tuple(plan.folder_uuids),
             annotations={annotation_id: str(item.get("last_modified") or "") for annotation_id, item in
-                         annotations.items()},
-            trashed=plan.trashed, created=plan.created, copies=copies.records, copies_drawing=copies.drawing),
+                         annotations.items()} or NONE_HELD,
+            trashed=plan.trashed, created=plan.created, copies=copies.records or NONE_HELD,
+            copies_drawing=copies.drawing),
             leaving=itertools.chain((f"{source}/{record.name}" for record in plan.removed_files.values()),
                                     copies.leaving))
         return fetched

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from bidict import bidict
@@ -63,6 +64,11 @@ class CopyRecord:
                 "mtime_ns": self.mtime_ns}
 
 
+# What most entries hold none of (annotations, annotated copies), one for all rather than an empty dict for each: a
+# large library's state holds a hundred thousand entries. Read-only, so that no entry's can change through another's.
+NONE_HELD: Mapping[str, Any] = MappingProxyType({})
+
+
 @dataclass(slots=True)
 class Entry:
     """A backed-up document: where it is and what of it the backup holds.
@@ -74,12 +80,12 @@ class Entry:
     path: str
     last_modified: str | None = None
     files: dict[str, FileRecord] = field(default_factory=dict)
-    folder_uuids: list[str] = field(default_factory=list)
-    annotations: dict[str, str] = field(default_factory=dict)  # annotation id -> its last_modified
+    folder_uuids: tuple[str, ...] = ()
+    annotations: Mapping[str, str] = field(default_factory=lambda: NONE_HELD)  # annotation id -> its last_modified
     trashed: bool = False
     created: str = ""
     legacy: bool = False
-    copies: dict[str, CopyRecord] = field(default_factory=dict)  # file id -> its annotated copy
+    copies: Mapping[str, CopyRecord] = field(default_factory=lambda: NONE_HELD)  # file id -> its annotated copy
     # The AnnotatedPdf.DRAWING_VERSION its copies were last decided with; 0: not since --annotated-pdfs was on.
     copies_drawing: int = 0
 
@@ -224,8 +230,10 @@ class BackupState:
     def forget_annotations(self, doc_id: str, annotation_ids: Iterable[str]) -> None:
         with self._lock:
             entry = self.entries.get(doc_id)
-            for annotation_id in annotation_ids if entry else ():
-                entry.annotations.pop(annotation_id, None)  # type: ignore[union-attr]
+            if entry is not None:
+                gone = set(annotation_ids)
+                entry.annotations = {annotation_id: changed for annotation_id, changed in entry.annotations.items()
+                                     if annotation_id not in gone} or NONE_HELD
 
     def checked_file(self, doc_id: str, file_id: str, sha1: str | None, signature: tuple[int, int] | None) -> None:
         """What a re-hash (--verify) found of a backed-up file: a wrong or missing one is fetched again."""
@@ -443,12 +451,17 @@ def state_from_json(data: dict[str, Any], read_legacy_entry: Callable[[str], Ent
     already."""
     entries = data.get("entries")
     own = _checked(entries if isinstance(entries, dict) else {}, dict, "entries")
-    held: dict[str, Entry] = {}
-    for doc_id, path in _checked(data["documents"], str, "documents").items():
-        raw = own.get(doc_id)
-        already = read_entries.get(doc_id) if read_entries is not None else None
-        held[doc_id] = already if already is not None else \
-            _entry_from_json(path, raw) if isinstance(raw, dict) else read_legacy_entry(path)
+    documents = _checked(data["documents"], str, "documents")
+    held: Mapping[str, Entry]
+    if read_entries is not None and len(read_entries) == len(documents):
+        held = read_entries  # `state_from_lines` read one for each document: nothing more to read
+    else:
+        held = {}
+        for doc_id, path in documents.items():
+            raw = own.get(doc_id)
+            already = read_entries.get(doc_id) if read_entries is not None else None
+            held[doc_id] = already if already is not None else \
+                _entry_from_json(path, raw) if isinstance(raw, dict) else read_legacy_entry(path)
     pending = data.get("pending_removals") or []
     if not (isinstance(pending, list) and all(isinstance(item, str) for item in pending)):
         raise ValueError("pending_removals is damaged")
@@ -470,35 +483,38 @@ def _checked(value: Any, kind: type, what: str) -> dict[str, Any]:
 
 def _entry_from_json(path: str, raw: dict[str, Any]) -> Entry:
     records = raw.get("files") or {}
-    folder_uuids = raw.get("folder_uuids") or []
-    annotations = raw.get("annotations") or {}
+    folder_uuids = raw.get("folder_uuids") or ()
+    annotations = raw.get("annotations") or NONE_HELD
     annotated = raw.get("annotated") or {}
     copies: Any = (annotated.get("copies") or {}) if isinstance(annotated, dict) else None
     # Checked in one expression, named part by part only when it fails: a state is read a hundred thousand entries
     # at a time.
-    if not (_values_are(records, dict) and isinstance(folder_uuids, list)
-            and all(isinstance(item, str) for item in folder_uuids) and _values_are(annotations, str)
+    if not (_values_are(records, dict) and _strings(folder_uuids) and _values_are(annotations, str)
             and _values_are(copies, dict) and isinstance(annotated.get("drawing") or 0, int)):
         raise ValueError(_damaged_part(path, records, folder_uuids, annotations, copies))
     return Entry(path=path, last_modified=raw.get("last_modified"),
                  files={file_id: FileRecord(str(record.get("name")), record.get("sha1"), record.get("size"),
                                             record.get("mtime_ns"))
                         for file_id, record in records.items()},
-                 folder_uuids=folder_uuids, annotations=annotations, trashed=bool(raw.get("trashed")),
+                 folder_uuids=tuple(folder_uuids), annotations=annotations, trashed=bool(raw.get("trashed")),
                  created=str(raw.get("created") or ""),
-                 copies={file_id: _copy_from_json(copy, path) for file_id, copy in copies.items()},
+                 copies={file_id: _copy_from_json(copy, path) for file_id, copy in copies.items()} or NONE_HELD,
                  copies_drawing=annotated.get("drawing") or 0)
 
 
+def _strings(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value)
+
+
 def _values_are(value: Any, kind: type) -> bool:
-    return isinstance(value, dict) and all(isinstance(item, kind) for item in value.values())
+    return value is NONE_HELD or (isinstance(value, dict) and all(isinstance(item, kind) for item in value.values()))
 
 
 def _damaged_part(path: str, records: Any, folder_uuids: Any, annotations: Any, copies: Any) -> str:
     """What `_entry_from_json` found damaged in the entry of the document in `path`."""
     if not _values_are(records, dict):
         return f"the files of the document in {path} are damaged"
-    if not (isinstance(folder_uuids, list) and all(isinstance(item, str) for item in folder_uuids)):
+    if not _strings(folder_uuids):
         return f"the folders of the document in {path} are damaged"
     if not _values_are(annotations, str):
         return f"the annotations of the document in {path} are damaged"

@@ -85,7 +85,7 @@ class DocumentPlan:
     listed: bool  # its JSON for info.json is the listing's; else the one on disk stays
     last_modified: str | None
     files: list[FilePlan]
-    folder_uuids: list[str]
+    folder_uuids: Sequence[str]
     trashed: bool = False
     removed_files: Mapping[str, FileRecord] = field(default_factory=lambda: NO_FILES)  # deleted in the removal phase
     annotation_upserts: Sequence[dict[str, Any]] = ()
@@ -132,7 +132,7 @@ class Plan:
         return [plan.describe() for plan in self.documents] + [removal.describe() for removal in self.removals]
 
 
-def folder_path(folder_ids: list[str], folders: Mapping[str, Mapping[str, Any]]) -> tuple[str, ...]:
+def folder_path(folder_ids: Sequence[str], folders: Mapping[str, Mapping[str, Any]]) -> tuple[str, ...]:
     """The folder path (`Parent`, `Child`) of a document: the first, in a stable order, of its folders."""
     paths = []
     for folder_id in folder_ids:
@@ -344,7 +344,7 @@ def _counted_change(draft: DocumentPlan, entry: Entry) -> bool:
     """Whether a listed, held document changed in a way the summary counts as an update."""
     if not same_time(entry.last_modified, draft.last_modified) or draft.removed_files:
         return True
-    if draft.annotation_upserts or draft.annotation_removals or sorted(entry.folder_uuids) != draft.folder_uuids:
+    if draft.annotation_upserts or draft.annotation_removals or sorted(entry.folder_uuids) != list(draft.folder_uuids):
         return True
     return any(plan.needs_download or plan.name != plan.local.name for plan in draft.files if plan.local) \
         or any(plan.local is None for plan in draft.files)

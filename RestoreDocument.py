@@ -254,7 +254,7 @@ class DocumentRestorer:
             path=entry.path, last_modified=document.get("last_modified"), created=str(document.get("created") or ""),
             files={file_id: FileRecord(record.name, record.sha1, *(signatures[file_id] or (None, None)))
                    for file_id, record in files.items()},
-            folder_uuids=sorted(str(folder_id) for folder_id in document.get("folder_uuids", folder_ids)),
+            folder_uuids=tuple(sorted(str(folder_id) for folder_id in document.get("folder_uuids", folder_ids))),
             annotations={str(item["id"]): str(item.get("last_modified") or "") for item in annotations},
             trashed=entry.trashed)
         return restored

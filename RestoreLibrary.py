@@ -308,7 +308,7 @@ class LibraryRestore:
         if not listed:
             return
         snapshot = Snapshot(documents=listed, folders=folders, folders_complete=True,
-                            memberships={doc_id: self._state.entries[doc_id].folder_uuids for doc_id in listed})
+                            memberships={doc_id: list(self._state.entries[doc_id].folder_uuids) for doc_id in listed})
         plan = Planner(self._state, pattern, self._options.keep_trashed, self._folder.path_chars).plan(
             snapshot, self._folder.documents(self._state))
         moved = Applier(self._folder, self._api, self._state, self._transfers, self._options.progress,

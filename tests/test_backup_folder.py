@@ -174,7 +174,7 @@ def test_a_state_saved_is_loaded_whole(folder):
                         folders={"f": {"id": "f", "name": "Papers"}}, groups={"g1": "groups/Lab"},
                         pending=["Doe/2024 - T/old.pdf"], exports_outdated=True)
     state.record("d1", Entry(path="Doe/2024 - T", last_modified="2024-01-01T00:00:00.000Z",
-                             files={"f1": FileRecord("paper.pdf", SHA, 10, 123)}, folder_uuids=["f"],
+                             files={"f1": FileRecord("paper.pdf", SHA, 10, 123)}, folder_uuids=("f",),
                              annotations={"a1": "2024-01-02T00:00:00.000Z"}, created="2023-01-01T00:00:00.000Z"))
     state.record("d2", Entry(path=".trash/Roe/2020 - U", trashed=True))
     folder.save_state(state)

@@ -150,7 +150,7 @@ def test_a_large_state_is_written_a_document_to_a_line_and_read_back_whole():
     for number in range(2_501):
         state.record(f"d{number}", Entry(path=f"{names[number % 4]} {number}", last_modified="2024-01-01T00:00:00.000Z",
                                          files={"f1": FileRecord(f"{number}.pdf", SHA, number, 1)},
-                                         folder_uuids=["f"] if number % 2 else [], annotations={"a": "t"}))
+                                         folder_uuids=("f",) if number % 2 else (), annotations={"a": "t"}))
     text = "".join(state.json_chunks()).encode("utf-8", "backslashreplace")  # as BackupFolder.save_state
     lines = text.splitlines(keepends=True)
     documents = lines[lines.index(b'"documents":{\n') + 1:lines.index(b"},\n")]

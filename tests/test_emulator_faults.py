@@ -120,6 +120,12 @@ def test_fail_after_requests(emulator: EmulatorProcess, api: ApiSession) -> None
     assert api.get("/documents").status_code == 200
 
 
+def test_fail_after_requests_to_one_path(emulator: EmulatorProcess, api: ApiSession) -> None:
+    emulator.faults(fail_after_requests=1, fail_path="/documents")
+    statuses = [api.get(path).status_code for path in ("/folders", "/documents", "/trash", "/documents", "/folders")]
+    assert statuses == [200, 200, 200, 503, 200]
+
+
 def test_clock_offset_shifts_dates_and_comparisons(emulator: EmulatorProcess, api: ApiSession) -> None:
     now = datetime.now(UTC)
     emulator.faults(clock_offset_s=7200)

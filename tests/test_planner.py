@@ -165,7 +165,7 @@ def test_a_folder_pattern_follows_memberships_listed_folder_by_folder():
     pattern = parse_pattern("%folder/%title")
     folders = {"p": {"id": "p", "name": "Parent"}, "c": {"id": "c", "name": "Child", "parent_id": "p"},
                "o": {"id": "o", "name": "other"}}
-    entries = {"d1": Entry(path="Parent/Child/T", last_modified=OLD, folder_uuids=["c"], created=OLD)}
+    entries = {"d1": Entry(path="Parent/Child/T", last_modified=OLD, folder_uuids=("c",), created=OLD)}
     listed = {"d1": document("d1", "T", folder_uuids=["c"])}
     snapshot = Snapshot(documents=listed, folders=folders, folders_complete=True, memberships={"d1": ["c", "o"]})
     moved = only(Planner(BackupState(pattern.text, entries=entries), pattern, False).plan(snapshot, {}))
@@ -175,7 +175,7 @@ def test_a_folder_pattern_follows_memberships_listed_folder_by_folder():
 
 def test_without_the_whole_folder_tree_a_folder_pattern_moves_nothing():
     pattern = parse_pattern("%folder/%title")
-    entries = {"d1": Entry(path="Parent/T", last_modified=OLD, folder_uuids=["p"], created=OLD)}
+    entries = {"d1": Entry(path="Parent/T", last_modified=OLD, folder_uuids=("p",), created=OLD)}
     listed = {"d1": document("d1", "T", modified="2025-01-01T00:00:00.000Z", folder_uuids=["p"])}
     # The folder listing came back short: the parent folder is missing from it.
     snapshot = Snapshot(documents=listed, folders={}, folders_complete=False)

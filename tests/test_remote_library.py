@@ -180,9 +180,9 @@ def test_a_listing_that_repeats_an_item_across_pages_is_incomplete():
 def test_memberships_are_listed_folder_by_folder_and_a_held_document_whose_folders_changed_is_fetched():
     folders = items("f1", name="A") + items("f2", name="B")
     moved = {"id": "d2", "title": "Moved", "files": []}
-    held = {"d2": Entry(path="A/Moved", folder_uuids=["f1"]), "d3": Entry(path="B/Same", folder_uuids=["f2"]),
-            "d4": Entry(path=".trash/C", folder_uuids=["f1"], trashed=True), "d5": Entry(path="Gone"),
-            "d6": Entry(path="Vanished", folder_uuids=["f1"])}
+    held = {"d2": Entry(path="A/Moved", folder_uuids=("f1",)), "d3": Entry(path="B/Same", folder_uuids=("f2",)),
+            "d4": Entry(path=".trash/C", folder_uuids=("f1",), trashed=True), "d5": Entry(path="Gone"),
+            "d6": Entry(path="Vanished", folder_uuids=("f1",))}
     api = FakeApi({"documents": listing(items("d1", created=AFTER)), "folders": listing(folders),
                    "deleted_documents": listing(items("d5")),
                    "folder f1": listing(items("d1", "d2")), "folder f2": listing(items("d2", "d3", "d5"))},
@@ -198,7 +198,7 @@ def test_memberships_are_listed_folder_by_folder_and_a_held_document_whose_folde
 
 def test_without_the_whole_folder_tree_no_memberships_are_listed():
     api = FakeApi({"folders": listing(items("f1"), expected=2)})
-    snapshot = fetch(api, cutoff=CUTOFF, with_memberships=True, held={"d1": Entry(path="T", folder_uuids=["f9"])})
+    snapshot = fetch(api, cutoff=CUTOFF, with_memberships=True, held={"d1": Entry(path="T", folder_uuids=("f9",))})
     assert (snapshot.folders_complete, snapshot.memberships, snapshot.incomplete) == (False, None, ["folders"])
     assert "folder_document_ids" not in names(api) and "document" not in names(api)
 

@@ -28,7 +28,8 @@ def test_a_full_listing_cut_short_removes_nothing(emulator, api, tool):
     for doc_id in gone:
         delete_document(api, doc_id)
     before = folder_files(tool.backup)
-    emulator.faults(fail_after_requests=1)  # the first page of the listing, then 503 for good
+    # The first page of the documents listing, then 503 for good (the other listings, asked meanwhile, answer).
+    emulator.faults(fail_after_requests=1, fail_path="/documents")
     emulator.reset_stats()
     failed = tool.run("--full", "--retries", "1", expect=1)
     assert "GET /documents answered 503" in failed.stderr

@@ -86,7 +86,7 @@ def fault_answer(emu: Emulator, request: Request, error_body: Callable[[ApiError
     settings = emu.faults.settings
     if settings.latency_ms:
         time.sleep(settings.latency_ms / 1000)
-    verdict = emu.faults.before_request()
+    verdict = emu.faults.before_request(request.path)
     if verdict.drop:
         request.get_data()  # read the body so closing sends no reset, then close: no answer
         raise DropConnection("dropped by fault injection")

@@ -32,6 +32,9 @@ class FaultSettings:
     clock_offset_s: float = 0.0
     token_lifetime_s: float = 3600
     fail_after_requests: int | None = None
+    # Extension: fail_after_requests counts and fails only the requests whose path starts so (e.g. "/documents": a
+    # listing cut short at a given page, whatever else a client asks for at the same time).
+    fail_path: str | None = None
     # Extensions: a denied login at /oauth/authorize, the lifetime of signed content URLs, and the
     # seed of the fault RNG (reproducible fault sequences for a sequential client).
     deny_login: bool = False
@@ -61,7 +64,10 @@ class FaultSettings:
         defaults = cls()
         for name, value in values.items():
             default = getattr(defaults, name)
-            if isinstance(default, bool):
+            if name == "fail_path":
+                if not (isinstance(value, str) and value.startswith("/")):
+                    raise bad_request("fail_path must be a path, starting with /")
+            elif isinstance(default, bool):
                 if not isinstance(value, bool):
                     raise bad_request(f"{name} must be a boolean")
             elif isinstance(default, str):
@@ -115,14 +121,15 @@ class Faults:
             self._bucket_time = time.monotonic()
             self._link_free = 0.0
 
-    def before_request(self) -> Verdict:
-        """Decide the fate of one request (after `latency_ms`, which the caller sleeps)."""
+    def before_request(self, path: str) -> Verdict:
+        """Decide the fate of one request to `path` (after `latency_ms`, which the caller sleeps)."""
         s = self.settings
         with self._lock:
-            self._requests += 1
+            counted = s.fail_path is None or path.startswith(s.fail_path)
+            self._requests += counted
             if s.drop_rate and self._rng.random() < s.drop_rate:
                 return Verdict(drop=True)
-            if s.fail_after_requests is not None and self._requests > s.fail_after_requests:
+            if s.fail_after_requests is not None and counted and self._requests > s.fail_after_requests:
                 return Verdict(status=503, message="Service unavailable (fail_after_requests)")
             if s.rate_limit_per_s:
                 now = time.monotonic()
