@@ -244,7 +244,7 @@ class Applier:
             self._folder.prune(str(plan.old_path))
         # Every file and rename above is made durable, all at once, before a state on disk names them.
         self._state.record(plan.doc_id, Entry(
-            path=plan.path, last_modified=plan.last_modified, files=records, folder_uuids=tuple(plan.folder_uuids),
+            path=plan.path, last_modified=plan.last_modified, files=records, folder_uuids=plan.folder_uuids,
             annotations={annotation_id: str(item.get("last_modified") or "") for annotation_id, item in
                          annotations.items()} or NONE_HELD,
             trashed=plan.trashed, created=plan.created, copies=copies.records or NONE_HELD,

@@ -213,7 +213,8 @@ def fit_component(name: str, suffix: str, keep_extension: bool, max_chars: int |
     if max_chars is not None and len(stem + suffix + extension) > max_chars:
         room = max(MIN_NAME_CHARS, max_chars) - len(suffix + extension)
         stem = _cut_words(stem, max(1, room)).rstrip(". ") or "_"
-    return stem + suffix + extension
+    fitted = stem + suffix + extension
+    return name if fitted == name else fitted  # the one string, not a copy: a large library's plans hold every name
 
 
 def split_extension(name: str) -> tuple[str, str]:

@@ -85,7 +85,7 @@ class DocumentPlan:
     listed: bool  # its JSON for info.json is the listing's; else the one on disk stays
     last_modified: str | None
     files: list[FilePlan]
-    folder_uuids: Sequence[str]
+    folder_uuids: tuple[str, ...]
     trashed: bool = False
     removed_files: Mapping[str, FileRecord] = field(default_factory=lambda: NO_FILES)  # deleted in the removal phase
     annotation_upserts: Sequence[dict[str, Any]] = ()
@@ -344,7 +344,7 @@ def _counted_change(draft: DocumentPlan, entry: Entry) -> bool:
     """Whether a listed, held document changed in a way the summary counts as an update."""
     if not same_time(entry.last_modified, draft.last_modified) or draft.removed_files:
         return True
-    if draft.annotation_upserts or draft.annotation_removals or sorted(entry.folder_uuids) != list(draft.folder_uuids):
+    if draft.annotation_upserts or draft.annotation_removals or tuple(sorted(entry.folder_uuids)) != draft.folder_uuids:
         return True
     return any(plan.needs_download or plan.name != plan.local.name for plan in draft.files if plan.local) \
         or any(plan.local is None for plan in draft.files)
@@ -367,10 +367,11 @@ def _file_order(item: Mapping[str, Any]) -> tuple[str, str]:
     return str(item.get("created") or ""), str(item["id"])
 
 
-def _folder_uuids(doc_id: str, document: Mapping[str, Any], snapshot: Snapshot) -> list[str]:
+def _folder_uuids(doc_id: str, document: Mapping[str, Any], snapshot: Snapshot) -> tuple[str, ...]:
+    """A listed document's folders, sorted; a tuple, so that the many in no folder share the one empty tuple."""
     if snapshot.memberships is not None:
-        return sorted(snapshot.memberships.get(doc_id, []))
-    return sorted(str(folder_id) for folder_id in document.get("folder_uuids") or [])
+        return tuple(sorted(snapshot.memberships.get(doc_id, [])))
+    return tuple(sorted(str(folder_id) for folder_id in document.get("folder_uuids") or []))
 
 
 def _annotations_by_document(snapshot: Snapshot,

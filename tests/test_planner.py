@@ -170,7 +170,7 @@ def test_a_folder_pattern_follows_memberships_listed_folder_by_folder():
     snapshot = Snapshot(documents=listed, folders=folders, folders_complete=True, memberships={"d1": ["c", "o"]})
     moved = only(Planner(BackupState(pattern.text, entries=entries), pattern, False).plan(snapshot, {}))
     # In two folders now: the first by path, case-insensitively (`other` before `Parent/Child`).
-    assert (moved.count_as, moved.path, moved.folder_uuids) == (MOVED, "other/T", ["c", "o"])
+    assert (moved.count_as, moved.path, moved.folder_uuids) == (MOVED, "other/T", ("c", "o"))
 
 
 def test_without_the_whole_folder_tree_a_folder_pattern_moves_nothing():
