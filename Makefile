@@ -37,7 +37,8 @@ demo: venv
 bench: venv
 	$(PY) bench/bench.py
 
-# A fresh copy each time: an upgrade leaves nothing of the version before it.
+# A fresh copy each time: an upgrade leaves nothing of the version before it. Its modules are byte-compiled here, so
+# that no run compiles them again (a run may not be allowed to write there).
 install:
 	@$(CHECK_PREFIX)
 	$(CHECK_PYTHON)
@@ -46,6 +47,7 @@ install:
 	cp $(TOOL_FILES) "$(LIBDIR)/"
 	$(PYTHON) -m venv "$(LIBDIR)/.venv"
 	"$(LIBDIR)/.venv/bin/python" -m pip install --quiet --no-deps -r "$(LIBDIR)/requirements.txt"
+	"$(LIBDIR)/.venv/bin/python" -m compileall -q -l "$(LIBDIR)"
 	printf '#!/bin/sh\nexec "%s" "%s" "$$@"\n' "$(LIBDIR)/.venv/bin/python" "$(LIBDIR)/mendeley-backup.py" \
 		> "$(COMMAND)"
 	chmod 755 "$(COMMAND)"

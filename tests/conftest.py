@@ -15,7 +15,13 @@ from collections.abc import Iterator
 import pytest
 
 from tests.emulator import ApiSession, EmulatorProcess
-from tests.tool import BackupTool
+from tests.tool import BackupTool, compile_tool
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_tool() -> None:
+    """The tool's modules byte-compiled once, not at each of the suite's runs of the tool."""
+    compile_tool()
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,11 @@ def test_make_install_gives_a_command_that_backs_up_and_make_uninstall_takes_it_
     assert backup.returncode == 0, backup.stderr
     assert backup.summary == Summary(new=1)
     assert_backup_matches(tool.backup, emulator.library())
-    assert (home / ".local" / "lib" / "mendeley-backup" / ".venv").is_dir()
+    library = home / ".local" / "lib" / "mendeley-backup"
+    assert (library / ".venv").is_dir()
+    # Byte-compiled at install: no run compiles a module again.
+    assert {path.name.split(".")[0] for path in (library / "__pycache__").glob("*.pyc")} == {
+        path.stem for path in library.glob("*.py")}
     removed = make("uninstall", env=environment)
     assert removed.returncode == 0, removed.stderr
     assert tree(home / ".local") == ["bin", "lib"]  # the folders it may have made, empty

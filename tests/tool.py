@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import compileall
 import fcntl
 import hashlib
 import json
@@ -154,6 +155,13 @@ class BackupTool:
         if not self.browser_log.exists():
             return []
         return [json.loads(line) for line in self.browser_log.read_text().splitlines()]
+
+
+def compile_tool() -> None:
+    """Byte-compile the tool's modules, as its first run on a machine (or `make install`) leaves them: where the
+    environment forbids writing bytecode (PYTHONDONTWRITEBYTECODE), every run would compile them from source again,
+    some 60 ms of each run that no user's everyday run spends."""
+    compileall.compile_dir(REPO, maxlevels=0, quiet=1)
 
 
 def run_with_terminal_stderr(tool: BackupTool, *args: str, timeout: float = 60) -> tuple[Run, bytes]:
