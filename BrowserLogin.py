@@ -35,8 +35,6 @@ from collections.abc import Callable, Mapping
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from oauthlib.oauth2 import OAuth2Error
-
 from Config import LoginSettings
 from Errors import LoginError
 from OAuthListener import OAuthListener, RedirectCatcher, listen_address
@@ -108,8 +106,8 @@ def tell(text: str) -> None:
 def browser_login(settings: LoginSettings, finish_code: Callable[[str, Any], Token] | None,
                    stdin: IO[Any] | None = None) -> Token:
     """One browser login; `finish_code` (None: implicit grant) exchanges and saves an accepted code."""
-    # The SDK, and the packages it brings (`future`, which imports tkinter), only for a run that logs in: 40 ms off
-    # the start of every other run.
+    # The SDK, and the packages it brings (oauthlib, `future`, which imports tkinter), only for a run that logs in:
+    # 50 ms off the start of every other run.
     from mendeley import Mendeley, is_localhost
 
     implicit = finish_code is None
@@ -153,6 +151,8 @@ def browser_login(settings: LoginSettings, finish_code: Callable[[str, Any], Tok
 
 def _token_from_fragment(flow: Any, url: str) -> Token:
     """The implicit grant's token, through the SDK (oauthlib checks the state again)."""
+    from oauthlib.oauth2 import OAuth2Error  # as the SDK, only for a run that logs in
+
     received_at = time.time()
     try:
         token = flow.authenticate(url).token

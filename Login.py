@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from oauthlib.oauth2 import OAuth2Error
 
 from BrowserLogin import browser_login, can_log_in_interactively, tell
 from Config import LoginSettings
@@ -161,6 +160,8 @@ class SavedLogin:
         `flow` is the SDK's authorization-code authenticator; its oauthlib client reads the code and
         checks the state once more.
         """
+        from oauthlib.oauth2 import OAuth2Error  # as the SDK, only for a run that logs in
+
         try:
             code = flow.client.parse_request_uri_response(redirect_url, state=flow.state)["code"]
         except OAuth2Error as e:
