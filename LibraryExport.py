@@ -18,6 +18,8 @@ from RisExport import ris_parts
 
 log = logging.getLogger(__name__)
 
+WRITE_PIECE_CHARS = 1 << 16
+
 
 def update_exports(folder: BackupFolder, entries: Mapping[str, Entry], changed: Collection[str],
                    folders: Mapping[str, Mapping[str, Any]]) -> None:
@@ -45,7 +47,18 @@ def update_exports(folder: BackupFolder, entries: Mapping[str, Entry], changed: 
 
 
 def encoded(parts: Iterator[str]) -> Iterator[bytes]:
-    return (part.encode("utf-8") for part in parts)
+    """The parts in UTF-8, joined into pieces of about WRITE_PIECE_CHARS: one write for many entries, and still never
+    the whole text at once."""
+    piece: list[str] = []
+    size = 0
+    for part in parts:
+        piece.append(part)
+        size += len(part)
+        if size >= WRITE_PIECE_CHARS:
+            yield "".join(piece).encode("utf-8")
+            piece, size = [], 0
+    if piece:
+        yield "".join(piece).encode("utf-8")
 
 
 def fingerprint(entry: Entry) -> str:
