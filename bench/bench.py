@@ -10,7 +10,7 @@ Two parts, one table:
   tool's CPU, memory and disk count.
 
 Then the issue's targets, each met or missed; exits 1 if one is missed or a run did the wrong thing.
-`--quick` leaves out the 30,000 and 100,000 rows (a minute instead of about twelve).
+`--quick` leaves out the 30,000 and 100,000 rows (two minutes instead of about fourteen).
 """
 
 from __future__ import annotations
