@@ -476,7 +476,7 @@ def state_from_json(data: dict[str, Any], read_legacy_entry: Callable[[str], Ent
 
 def _checked(value: Any, kind: type, what: str) -> dict[str, Any]:
     """`value` when it is a JSON object whose values are all of `kind`; ValueError otherwise."""
-    if not (isinstance(value, dict) and all(isinstance(item, kind) for item in value.values())):
+    if not isinstance(value, dict) or not _values_are(value, kind):
         raise ValueError(f"{what} is damaged")
     return value
 

@@ -149,11 +149,11 @@ def fetch_snapshot(api: MendeleyApi, group_id: str | None, cutoff: datetime | No
         snapshot.full = _complete(documents, "documents", snapshot) and full
         if deleted is not None:
             snapshot.deleted_ids = set(_by_id(deleted.result()))
-        snapshot.trashed_ids = set(_by_id(trash.result()))
-        snapshot.trash_full = _complete(trash.result(), "trash", snapshot) and full
-        snapshot.folders = _by_id(folders.result())
-        snapshot.folders_complete = _complete(folders.result(), "folders", snapshot)
-        annotations = changed_annotations.result()
+        trashed, tree, annotations = trash.result(), folders.result(), changed_annotations.result()
+        snapshot.trashed_ids = set(_by_id(trashed))
+        snapshot.trash_full = _complete(trashed, "trash", snapshot) and full
+        snapshot.folders = _by_id(tree)
+        snapshot.folders_complete = _complete(tree, "folders", snapshot)
         snapshot.annotations = _by_id(annotations)
         snapshot.annotations_full = _complete(annotations, "annotations", snapshot) and since is None
         if deleted_annotations is not None:
