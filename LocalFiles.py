@@ -84,12 +84,17 @@ def remove_file(root: Path, relative: str) -> None:
 
 
 def prune_folders(root: Path, relative: str) -> None:
-    """Remove a document folder and the parents it leaves empty, up to (not including) the root."""
-    parts = relative.split("/")
-    for depth in range(len(parts), 0, -1):
-        folder = inside(root, "/".join(parts[:depth]))
-        if folder.is_symlink() or not folder.is_dir():
-            return
+    """Remove a document folder and the parents it leaves empty, up to (not including) the root. Levels already
+    gone (a run killed between two of its removals) are passed over, so their parents still go; nothing at or
+    under a symbolic link is touched."""
+    folders: list[Path] = []
+    current = root
+    for part in _safe_parts(relative):
+        current = current / part
+        if current.is_symlink() or not current.is_dir():
+            break
+        folders.append(current)
+    for folder in reversed(folders):
         try:
             folder.rmdir()
         except OSError as error:

@@ -111,6 +111,24 @@ def test_prune_folders_leaves_a_symbolic_link_and_what_it_points_to(tmp_path):
     assert (root / "Doe").is_symlink() and elsewhere.is_dir()
 
 
+def test_prune_folders_removes_the_parents_of_a_folder_already_gone(tmp_path):
+    """A run killed after it removed a moved document's folder, before its parent: the rerun's prune finishes."""
+    (tmp_path / "Doe").mkdir()
+    (tmp_path / "Roe" / "2024 - U").mkdir(parents=True)
+    prune_folders(tmp_path, "Doe/2024 - T")
+    prune_folders(tmp_path, "Roe/2024 - V")
+    assert os.listdir(tmp_path) == ["Roe"] and os.listdir(tmp_path / "Roe") == ["2024 - U"]
+
+
+def test_prune_folders_removes_nothing_under_a_symbolic_link(tmp_path):
+    (tmp_path / "elsewhere" / "2024 - T").mkdir(parents=True)
+    root = tmp_path / "backup"
+    root.mkdir()
+    (root / "Doe").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    prune_folders(root, "Doe/2024 - T")
+    assert (root / "Doe").is_symlink() and (tmp_path / "elsewhere" / "2024 - T").is_dir()
+
+
 def test_sha1_of_a_file_and_of_none(tmp_path):
     data = os.urandom(3 << 20)  # more than one chunk
     (tmp_path / "big.bin").write_bytes(data)
