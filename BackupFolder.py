@@ -16,12 +16,14 @@ the files themselves are DocumentInfo's.
 
 import contextlib
 import errno
+import itertools
 import json
 import logging
 import os
 import secrets
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from DocumentInfo import (
     BackupState,
     CopyRecord,
     Entry,
+    StateText,
     annotations_from_json,
     document_info_from_json,
     document_info_json,
@@ -50,6 +53,7 @@ from Naming import MAX_PATH_CHARS, collision_key, numbered, safe_folder_name, sh
 log = logging.getLogger(__name__)
 
 STATE_FILE = "info.json"
+COPY_PIECE_BYTES = 1 << 20
 TEMP_DIR = ".mendeley-backup-tmp"
 LOCK_FILE = ".mendeley-backup.lock"
 FOLDERS_FILE = "folders.json"
@@ -203,6 +207,43 @@ class RunLock:
         self._lock.release()
 
 
+def file_identity(path: Path) -> tuple[int, int, int]:
+    """A file's size, modification time and inode: another file, or the same one changed, has other ones."""
+    status = path.stat()
+    return status.st_size, status.st_mtime_ns, status.st_ino
+
+
+@dataclass(frozen=True)
+class StateOnDisk:
+    """Where the documents' lines of the state file on disk lie (from byte `start` to `end`), as `state` was read
+    from it or last wrote it, at its entries' `revision`; and the file's identity then."""
+
+    state: BackupState
+    revision: int
+    start: int
+    end: int
+    identity: tuple[int, int, int]
+
+    def holds(self, state: BackupState, text: StateText, path: Path) -> bool:
+        """Whether the file at `path` still holds the documents' lines of `text`."""
+        try:
+            return state is self.state and text.revision == self.revision and file_identity(path) == self.identity
+        except OSError:  # gone: written whole again
+            return False
+
+    def documents(self, path: Path) -> Iterator[bytes]:
+        """The documents' lines, read from the file in pieces."""
+        with open(path, "rb") as source:
+            source.seek(self.start)
+            left = self.end - self.start
+            while left:
+                piece = source.read(min(left, COPY_PIECE_BYTES))
+                if not piece:
+                    raise OSError(errno.EIO, f"{path} was cut short while it was copied")
+                left -= len(piece)
+                yield piece
+
+
 class BackupFolder:
     """One backed-up library's folder: the backup's top folder, or a group's under `groups/<name>/`. Paths given to
     its methods are relative to it, `/`-separated, as the state records them."""
@@ -220,6 +261,7 @@ class BackupFolder:
         # that a parent one thread has just found there is not removed, empty, by another before it is used.
         self._tree_lock = threading.Lock()
         self._resources: contextlib.ExitStack | None = None  # what the run holds of the folder: its lock
+        self._state_on_disk: StateOnDisk | None = None
 
     @staticmethod
     @contextlib.contextmanager
@@ -390,7 +432,10 @@ class BackupFolder:
         try:
             try:
                 with open(path, "rb") as lines:  # this tool's own layout, a line at a time: a large state costs little
-                    return state_from_lines(iter(lines), self._legacy_entry)
+                    state, span = state_from_lines(iter(lines), self._legacy_entry)
+                if span is not None:
+                    self._state_on_disk = StateOnDisk(state, state.entries_revision, *span, file_identity(path))
+                return state
             except ValueError:
                 pass  # another layout (the original's, an older version's): read whole, below
             try:
@@ -421,10 +466,27 @@ class BackupFolder:
         return BackupState(pattern=pattern)
 
     def save_state(self, state: BackupState) -> None:
+        """Write the state file; its documents' lines, when no entry changed since they were read or last written,
+        copied from the file on disk rather than encoded again (most of the time of an unchanged rerun's save)."""
         self.writer.barrier()  # every file the state names is on disk for good before it names them
+        path = self.root / STATE_FILE
+        text = state.text()
         # A lone surrogate (which a JSON string may escape) has no UTF-8: it is written as JSON's own \udxxx escape.
-        self.writer.write_chunks(self.root / STATE_FILE,
-                                 (chunk.encode("utf-8", "backslashreplace") for chunk in state.json_chunks()))
+        head, tail = text.head.encode("utf-8", "backslashreplace"), text.tail.encode("utf-8", "backslashreplace")
+        on_disk = self._state_on_disk
+        documents = on_disk.documents(path) if on_disk is not None and on_disk.holds(state, text, path) else \
+            (chunk.encode("utf-8", "backslashreplace") for chunk in text.documents)
+        length = 0
+
+        def counted(chunks: Iterator[bytes]) -> Iterator[bytes]:
+            nonlocal length
+            for chunk in chunks:
+                length += len(chunk)
+                yield chunk
+
+        self._state_on_disk = None  # until the new file is in place
+        self.writer.write_chunks(path, itertools.chain([head], counted(documents), [tail]))
+        self._state_on_disk = StateOnDisk(state, text.revision, len(head), len(head) + length, file_identity(path))
 
     def refuse_foreign(self) -> None:
         """Refuse a folder with other content and no state: it is not a backup, and a run must neither treat its

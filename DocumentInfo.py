@@ -174,6 +174,9 @@ class BackupState:
         self.last_run = last_run  # how the last backup run went (top-level state only)
         # Document id <-> its folder, made in one go (bidict's checks cost tens of microseconds a call).
         self._folder_of: bidict[str, str] = bidict((doc_id, entry.path) for doc_id, entry in self.entries.items())
+        # Counts the changes to the entries: while it stands still, the state file's documents' lines need not be
+        # encoded again (see StateText).
+        self.entries_revision = 0
         self._lock = threading.Lock()
 
     # Reading ------------------------------------------------------------------------------------------
@@ -222,6 +225,7 @@ class BackupState:
         with self._lock:
             self.entries.pop(doc_id, None)
             self._folder_of.pop(doc_id, None)
+            self.entries_revision += 1
 
     def removed_pending(self, path: str) -> None:
         with self._lock:
@@ -234,6 +238,7 @@ class BackupState:
                 gone = set(annotation_ids)
                 entry.annotations = {annotation_id: changed for annotation_id, changed in entry.annotations.items()
                                      if annotation_id not in gone} or NONE_HELD
+                self.entries_revision += 1
 
     def checked_file(self, doc_id: str, file_id: str, sha1: str | None, signature: tuple[int, int] | None) -> None:
         """What a re-hash (--verify) found of a backed-up file: a wrong or missing one is fetched again."""
@@ -241,6 +246,7 @@ class BackupState:
             record = self.entries[doc_id].files[file_id]
             record.sha1 = sha1 or ""
             record.size, record.mtime_ns = signature or (None, None)
+            self.entries_revision += 1
 
     def mark_legacy(self, doc_id: str) -> None:
         """The document's info.json is missing or unreadable: it is rewritten whole, as for an original backup."""
@@ -294,14 +300,15 @@ class BackupState:
     def _index(self, doc_id: str, entry: Entry) -> None:
         self._folder_of[doc_id] = entry.path  # a folder another document holds raises (a bug), changing nothing
         self.entries[doc_id] = entry
+        self.entries_revision += 1
 
     # The state file -----------------------------------------------------------------------------------
 
-    def json_chunks(self) -> Iterator[str]:
-        """The state file's JSON, in pieces, so that a large library's state is never held twice in memory. It is
-        laid out a document to a line (see `state_from_lines`), so that it is read back a line at a time too. The
-        entries are taken under the lock as they are: download threads replace entries whole, never change one in
-        place, while a checkpoint is written."""
+    def text(self) -> "StateText":
+        """The state file's text, its documents' lines in pieces, so that a large library's state is never held
+        twice in memory. It is laid out a document to a line (see `state_from_lines`), so that it is read back a
+        line at a time too. The entries are taken under the lock as they are: download threads replace entries
+        whole, never change one in place, while a checkpoint is written."""
         with self._lock:
             entries = list(self.entries.items())
             head: dict[str, Any] = {
@@ -313,13 +320,29 @@ class BackupState:
                                     "exports_outdated": self.exports_outdated,
                                     "relayout_pending": self.relayout_pending,
                                     "last_run": self.last_run.to_json() if self.last_run is not None else None}
-        yield _compact(head)[:-1] + ",\n"
-        yield DOCUMENTS_LINE
-        yield from _folder_lines(entries)
-        yield "},\n" + ENTRIES_LINE
-        yield from _member_lines((doc_id, entry.to_json()) for doc_id, entry in entries)
+            revision = self.entries_revision
         present = {key: value for key, value in tail.items() if value}
-        yield "}" + (("," + _compact(present)[1:]) if present else "}") + "\n"
+        return StateText(head=_compact(head)[:-1] + ",\n", documents=_documents_lines(entries),
+                         tail="}" + (("," + _compact(present)[1:]) if present else "}") + "\n", revision=revision)
+
+
+@dataclass(frozen=True)
+class StateText:
+    """A state file's text in three parts: the head, the documents' lines (the "documents" and "entries" members,
+    nearly all of a large library's state) and the tail; `revision`, the `entries_revision` of the state when its
+    documents' lines were taken. Saved again at the same revision, those lines are the ones already on disk."""
+
+    head: str
+    documents: Iterator[str]
+    tail: str
+    revision: int
+
+
+def _documents_lines(entries: list[tuple[str, Entry]]) -> Iterator[str]:
+    yield DOCUMENTS_LINE
+    yield from _folder_lines(entries)
+    yield "},\n" + ENTRIES_LINE
+    yield from _member_lines((doc_id, entry.to_json()) for doc_id, entry in entries)
 
 
 # The state file's layout (format 3): valid JSON, one member of "documents" and of "entries" to a line.
@@ -363,11 +386,14 @@ def is_state_json(data: Any) -> bool:
     return isinstance(data, dict) and isinstance(data.get("documents"), dict) and bool(data.get("pattern"))
 
 
-def state_from_lines(lines: Iterator[bytes], read_legacy_entry: Callable[[str], Entry]) -> BackupState:
+def state_from_lines(lines: Iterator[bytes], read_legacy_entry: Callable[[str], Entry]
+                     ) -> tuple[BackupState, tuple[int, int] | None]:
     """Read a state file laid out a document to a line (format 3, see DOCUMENTS_LINE), a line at a time, so that a
-    large library's state is never parsed whole into memory. Raises ValueError when the text is not laid out so
-    (the caller then reads it whole, as JSON of any format)."""
-    head = _lines_json(b"{" + _next(lines).removeprefix(b"{").removesuffix(b",\n") + b"}")
+    large library's state is never parsed whole into memory; with the state, where its documents' lines lie in the
+    file (from and to which byte), or None if they do not hold every entry. Raises ValueError when the text is not
+    laid out so (the caller then reads it whole, as JSON of any format)."""
+    first = _next(lines)
+    head = _lines_json(b"{" + first.removeprefix(b"{").removesuffix(b",\n") + b"}")
     if not isinstance(head, dict) or head.get("format") != STATE_FORMAT or _next(lines) != DOCUMENTS_LINE.encode():
         raise ValueError("not laid out a document to a line")
     # The entries hold no reference cycles: the collector's passes over a heap that grows by a hundred thousand
@@ -375,9 +401,11 @@ def state_from_lines(lines: Iterator[bytes], read_legacy_entry: Callable[[str], 
     collecting = gc.isenabled()
     gc.disable()
     try:
-        documents = _documents_section(lines)
-        if _next(lines) != ENTRIES_LINE.encode():
+        documents, length = _documents_section(lines)
+        entries_line = _next(lines)
+        if entries_line != ENTRIES_LINE.encode():
             raise ValueError("no entries where they belong")
+        length += len(DOCUMENTS_LINE) + len(entries_line)
         data: dict[str, Any] = {**head, "documents": documents}
         held: dict[str, Entry] = {}
         for line in lines:
@@ -385,6 +413,7 @@ def state_from_lines(lines: Iterator[bytes], read_legacy_entry: Callable[[str], 
                 rest = line.strip()[1:]
                 data.update(_lines_json(b"{" + rest[1:] if rest.startswith(b",") else b"{}"))
                 break
+            length += len(line)
             doc_id, raw = _member(line)
             path = documents.get(doc_id)
             if not isinstance(path, str) or not isinstance(raw, dict):
@@ -392,15 +421,17 @@ def state_from_lines(lines: Iterator[bytes], read_legacy_entry: Callable[[str], 
             held[doc_id] = _entry_from_json(path, raw)
         else:
             raise ValueError("the state ends early")
-        return state_from_json({**data, "entries": {}}, read_legacy_entry, held)
+        state = state_from_json({**data, "entries": {}}, read_legacy_entry, held)
+        whole = len(held) == len(documents) == len(state.entries)
+        return state, (len(first), len(first) + length) if whole else None
     finally:
         if collecting:
             gc.enable()
 
 
-def _documents_section(lines: Iterator[bytes]) -> dict[str, Any]:
+def _documents_section(lines: Iterator[bytes]) -> tuple[dict[str, Any], int]:
     """The "documents" member's lines, up to its closing line, as one object (read in one go: its lines are short,
-    and one parse of them all costs a tenth of a parse each)."""
+    and one parse of them all costs a tenth of a parse each), and their length with the closing line."""
     members = []
     for line in lines:
         if line == b"},\n":
@@ -408,10 +439,11 @@ def _documents_section(lines: Iterator[bytes]) -> dict[str, Any]:
         members.append(line)
     else:
         raise ValueError("the state ends early")
-    documents = _lines_json(b"{" + b"".join(members) + b"}")
+    text = b"".join(members)
+    documents = _lines_json(b"{" + text + b"}")
     if not isinstance(documents, dict):
         raise ValueError("the documents are damaged")
-    return documents
+    return documents, len(text) + len(b"},\n")
 
 
 def _next(lines: Iterator[bytes]) -> bytes:

@@ -19,7 +19,7 @@ import pytest
 from BackupFolder import LOCK_FILE, STATE_FILE, TEMP_DIR, AtomicWriter, BackupFolder, fatal_errors
 from DocumentInfo import BackupState, Entry, FileRecord
 from Errors import BackupFolderError, FolderLockedError, FolderUnwritableError, NotABackupError, UnsafePathError
-from tests.tool import state_json
+from tests.tool import state_json, state_text
 
 PATTERN = "%authors/%year - %title"
 SHA = "a" * 40
@@ -186,6 +186,71 @@ def test_a_state_saved_is_loaded_whole(folder):
         True, False, ["Doe/2024 - T/old.pdf"])
     assert loaded.entry("d1") == state.entry("d1") and loaded.document_at(".trash/Roe/2020 - U") == "d2"
     assert dict(loaded.groups) == {"g1": "groups/Lab"}
+
+
+def saved_library(folder: BackupFolder, documents: int = 40) -> BackupState:
+    """A state of `documents` entries with hostile folder names, saved, and loaded back as a run loads it."""
+    state = BackupState(PATTERN, cutoff=datetime(2024, 5, 1, 12, tzinfo=timezone.utc))
+    for number in range(documents):
+        state.record(f"d{number}", Entry(path=f'Müller "{number}"\nline \\ {number}', last_modified="2024-01-01",
+                                         files={"f1": FileRecord(f"{number}.pdf", SHA, number, 1)}))
+    folder.save_state(state)
+    loaded = folder.load_state()
+    assert loaded is not None
+    return loaded
+
+
+def test_a_state_saved_with_no_entry_changed_copies_its_documents_lines_and_reads_back_as_it_is(folder, monkeypatch):
+    state = saved_library(folder)
+    state.advance(datetime(2024, 6, 1, tzinfo=timezone.utc), full_listing_at=None)
+    state.follow_folders({"f": {"id": "f", "name": "Papers"}})
+    # No entry is encoded again: the lines on disk are copied.
+    monkeypatch.setattr(Entry, "to_json", lambda entry: pytest.fail("an unchanged entry was encoded again"))
+    folder.save_state(state)
+    folder.save_state(state)  # and again, from the file the first save wrote
+    monkeypatch.undo()
+    assert (folder.root / STATE_FILE).read_text(encoding="utf-8") == state_text(state)
+    loaded = folder.load_state()
+    assert loaded is not None and state_json(loaded) == state_json(state)
+    assert loaded.cutoff == datetime(2024, 6, 1, tzinfo=timezone.utc) and loaded.folders == state.folders
+
+
+@pytest.mark.parametrize("change", ["record", "forget", "annotations", "checked"])
+def test_a_state_saved_after_an_entry_changed_writes_the_change(folder, change):
+    state = saved_library(folder)
+    if change == "record":
+        state.record("d3", Entry(path="Roe/2020 - U", files={"f9": FileRecord("new.pdf", SHA, 5, 2)}))
+    elif change == "forget":
+        state.forget("d3")
+    elif change == "annotations":
+        state.record("d3", Entry(path="Roe/2020 - U", annotations={"a1": "t", "a2": "t"}))
+        folder.save_state(state)
+        state.forget_annotations("d3", ["a1"])
+    else:
+        state.checked_file("d3", "f1", "0" * 40, (7, 8))
+    expected = state_text(state)
+    folder.save_state(state)
+    assert (folder.root / STATE_FILE).read_text(encoding="utf-8") == expected
+    loaded = folder.load_state()
+    assert loaded is not None and state_json(loaded) == state_json(state)
+
+
+def test_a_state_file_changed_by_someone_else_since_it_was_read_is_written_whole(folder):
+    state = saved_library(folder)
+    (folder.root / STATE_FILE).write_text("{}", encoding="utf-8")
+    folder.save_state(state)
+    assert (folder.root / STATE_FILE).read_text(encoding="utf-8") == state_text(state)
+    (folder.root / STATE_FILE).unlink()
+    folder.save_state(state)
+    assert (folder.root / STATE_FILE).read_text(encoding="utf-8") == state_text(state)
+
+
+def test_another_state_saved_in_the_folder_is_written_whole(folder):
+    saved_library(folder)
+    other = BackupState(PATTERN)
+    other.record("x", Entry(path="Other/2021 - X"))
+    folder.save_state(other)
+    assert (folder.root / STATE_FILE).read_text(encoding="utf-8") == state_text(other)
 
 
 def test_no_state_file_is_no_state(tmp_path):

@@ -21,7 +21,7 @@ from DocumentInfo import (
     ordered_annotations,
     state_from_lines,
 )
-from tests.tool import state_json
+from tests.tool import state_json, state_text
 
 PATTERN = "%authors/%year - %title"
 SHA = "a" * 40
@@ -151,12 +151,13 @@ def test_a_large_state_is_written_a_document_to_a_line_and_read_back_whole():
         state.record(f"d{number}", Entry(path=f"{names[number % 4]} {number}", last_modified="2024-01-01T00:00:00.000Z",
                                          files={"f1": FileRecord(f"{number}.pdf", SHA, number, 1)},
                                          folder_uuids=("f",) if number % 2 else (), annotations={"a": "t"}))
-    text = "".join(state.json_chunks()).encode("utf-8", "backslashreplace")  # as BackupFolder.save_state
+    text = state_text(state).encode("utf-8", "backslashreplace")  # as BackupFolder.save_state
     lines = text.splitlines(keepends=True)
     documents = lines[lines.index(b'"documents":{\n') + 1:lines.index(b"},\n")]
     assert len(documents) == 2_501 and all(line.count(b'":"') == 1 for line in documents)
-    back = state_from_lines(iter(lines), read_legacy_entry=lambda path: pytest.fail(path))
+    back, span = state_from_lines(iter(lines), read_legacy_entry=lambda path: pytest.fail(path))
     assert back.entries == state.entries and back.cutoff == CUTOFF
+    assert span is not None and text[:span[0]] == lines[0] and text[span[1]:] == lines[-1]
 
 
 def test_document_info_json_holds_the_document_whole_without_its_files_list():

@@ -311,6 +311,12 @@ def assert_safe_component(name: str) -> None:
     assert name.endswith(" et al.") or not name.endswith((".", " ")), repr(name)
 
 
+def state_text(state: Any) -> str:
+    """A BackupState's state file, whole, as BackupState.text gives it in parts."""
+    text = state.text()
+    return "".join([text.head, *text.documents, text.tail])
+
+
 def state_json(state: Any) -> dict[str, Any]:
     """A BackupState as its state file holds it."""
-    return json.loads("".join(state.json_chunks()))
+    return json.loads(state_text(state))
