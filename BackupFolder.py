@@ -22,7 +22,7 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,17 @@ from DocumentInfo import (
     state_from_lines,
 )
 from Errors import BackupFolderError, FolderLockedError, FolderUnwritableError, NotABackupError, UnsafePathError
-from LocalFiles import ensure_folder, fsync_dir, inside, inside_text, prune_folders, remove_file, sha1_of, signature
+from LocalFiles import (
+    ensure_folder,
+    fsync_dir,
+    inside,
+    inside_text,
+    prune_folders,
+    remove_file,
+    sha1_of,
+    signature,
+    signatures_under,
+)
 from LockFile import LockFile
 from Naming import MAX_PATH_CHARS, collision_key, numbered, safe_folder_name, shortened
 
@@ -349,6 +359,10 @@ class BackupFolder:
 
     def signature(self, relative: str) -> tuple[int, int] | None:
         return signature(inside_text(self._root_text, relative))
+
+    def signatures(self) -> contextlib.AbstractContextManager[Callable[[str], tuple[int, int] | None]]:
+        """`signature` for many files at once: the stat of every backed-up file."""
+        return signatures_under(self.root)
 
     def temp_path(self, hint: str) -> Path:
         return self.writer.temp_path(hint)

@@ -4,6 +4,7 @@ check → snapshot → plan → guard → apply → remove → exports → advan
 
 import logging
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -38,14 +39,15 @@ def doubtful_files(folder: BackupFolder, state: BackupState) -> dict[str, dict[s
     file id, MISSING (or not a plain file), RESIZED or TOUCHED. Files not yet checked by their hash (a backup of the
     original tool) are left out: a full listing checks them anyway."""
     found: dict[str, dict[str, str]] = {}
-    for doc_id, entry in state.entries.items():
-        for file_id, record in entry.files.items():
-            if record.sha1 is None:
-                continue
-            now = folder.signature(f"{entry.path}/{record.name}")
-            if now != (record.size, record.mtime_ns):
-                found.setdefault(doc_id, {})[file_id] = \
-                    MISSING if now is None else RESIZED if now[0] != record.size else TOUCHED
+    with folder.signatures() as signature:
+        for doc_id, entry in state.entries.items():
+            for file_id, record in entry.files.items():
+                if record.sha1 is None:
+                    continue
+                now = signature(f"{entry.path}/{record.name}")
+                if now != (record.size, record.mtime_ns):
+                    found.setdefault(doc_id, {})[file_id] = \
+                        MISSING if now is None else RESIZED if now[0] != record.size else TOUCHED
     return found
 
 
@@ -88,12 +90,16 @@ class BackupWorker:
 
     def _run(self, listed: ListedDocuments) -> LibraryResult:
         pattern = parse_pattern(self._state.pattern)
-        doubts: dict[str, dict[str, str]] = {}
         if self._options.verify:
             self._verify_local_copies()
+            doubts: dict[str, dict[str, str]] = {}
+            snapshot = self._snapshot(pattern, listed)
         else:
-            doubts = self._check_local_copies()
-        snapshot = self._snapshot(pattern, listed)
+            # The stat of every file waits on the disk, the listings on the server: the one runs while the other does.
+            with ThreadPoolExecutor(1, thread_name_prefix="stat-check") as checker:
+                checked = checker.submit(self._check_local_copies)
+                snapshot = self._snapshot(pattern, listed)
+                doubts = checked.result()
         if not self._options.dry_run:
             self._folder.begin(self._state)  # a new backup's folder is made only now that the server has answered
         plan = Planner(self._state, pattern, self._options.keep_trashed, self._folder.path_chars).plan(

@@ -397,7 +397,8 @@ def state_from_lines(lines: Iterator[bytes], read_legacy_entry: Callable[[str], 
     if not isinstance(head, dict) or head.get("format") != STATE_FORMAT or _next(lines) != DOCUMENTS_LINE.encode():
         raise ValueError("not laid out a document to a line")
     # The entries hold no reference cycles: the collector's passes over a heap that grows by a hundred thousand
-    # of them would cost as much as reading them.
+    # of them would cost as much as reading them. Once read, they are put out of its sight (gc.freeze) for the
+    # same reason: each of its full passes later in the run would walk them all again, for nothing.
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -422,6 +423,7 @@ def state_from_lines(lines: Iterator[bytes], read_legacy_entry: Callable[[str], 
         else:
             raise ValueError("the state ends early")
         state = state_from_json({**data, "entries": {}}, read_legacy_entry, held)
+        gc.freeze()
         whole = len(held) == len(documents) == len(state.entries)
         return state, (len(first), len(first) + length) if whole else None
     finally:

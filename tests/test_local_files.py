@@ -8,7 +8,16 @@ import os
 import pytest
 
 from Errors import UnsafePathError
-from LocalFiles import ensure_folder, inside, inside_text, prune_folders, remove_file, sha1_of, signature
+from LocalFiles import (
+    ensure_folder,
+    inside,
+    inside_text,
+    prune_folders,
+    remove_file,
+    sha1_of,
+    signature,
+    signatures_under,
+)
 
 
 def test_inside_joins_a_relative_path_under_the_root(tmp_path):
@@ -127,6 +136,24 @@ def test_prune_folders_removes_nothing_under_a_symbolic_link(tmp_path):
     (root / "Doe").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
     prune_folders(root, "Doe/2024 - T")
     assert (root / "Doe").is_symlink() and (tmp_path / "elsewhere" / "2024 - T").is_dir()
+
+
+@pytest.mark.parametrize("from_root_folder", [True, False])
+def test_signatures_under_a_root_are_those_of_its_regular_files(tmp_path, monkeypatch, from_root_folder):
+    if not from_root_folder:  # as on Windows, where stat takes no folder to start from
+        monkeypatch.setattr(os, "supports_dir_fd", set())
+    (tmp_path / "Doe" / "2024 - T").mkdir(parents=True)
+    paper = tmp_path / "Doe" / "2024 - T" / "paper.pdf"
+    paper.write_bytes(b"x" * 7)
+    (tmp_path / "Doe" / "2024 - T" / "link.pdf").symlink_to(paper)
+    with signatures_under(tmp_path) as signature_of:
+        assert signature_of("Doe/2024 - T/paper.pdf") == (7, paper.stat().st_mtime_ns) == signature(paper)
+        assert signature_of("Doe/2024 - T/link.pdf") is None and signature_of("Doe/2024 - T/gone.pdf") is None
+        assert signature_of("Doe/2024 - T") is None  # a folder is no file
+        with pytest.raises(UnsafePathError):
+            signature_of("Doe/../../outside.pdf")
+    with signatures_under(tmp_path / "not yet made") as signature_of:
+        assert signature_of("Doe/2024 - T/paper.pdf") is None
 
 
 def test_sha1_of_a_file_and_of_none(tmp_path):
