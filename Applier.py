@@ -12,7 +12,9 @@ full disk or a read-only folder stops the run once the documents in flight are d
 
 import itertools
 import logging
+import pickle
 import queue
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -139,7 +141,8 @@ class Applier:
             stopping = threading.Event()
             planned = {doc.doc_id for doc in plan.documents} | {gone.doc_id for gone in plan.removals}
             todo, plan.documents = plan.documents, [doc for doc in plan.documents if doc.annotation_removals]
-            stop = self._run(pool, self._apply_in_slot, _handed_out(todo), partial(self._collect, result, docs),
+            stop = self._run(pool, self._apply_in_slot, _handed_out(todo, self._folder.writer.temp_dir),
+                             partial(self._collect, result, docs),
                              stopping)
             if stop is None:
                 # Then the held documents whose annotated copies need a look although nothing of them changed.
@@ -367,11 +370,19 @@ class Applier:
         self._state.forget_annotations(plan.doc_id, plan.annotation_removals)
 
 
-def _handed_out(items: list[Item]) -> Iterator[Item]:
-    """Each item of `items`, in order, the list letting go of each as it is handed out."""
-    items.reverse()
-    while items:
-        yield items.pop()
+def _handed_out(items: list[Item], directory: Path) -> Iterator[Item]:
+    """Each item of `items`, in order, from a temporary file in `directory` (the system's if it is not there): the
+    list lets go of them all before the first is handed out. A first backup's plan holds every document of the
+    library, over a kilobyte each; let go at once, their memory serves the state's entries that replace them (let
+    go one by one as each is done, it was scattered among them, and a hundred thousand documents took both)."""
+    with tempfile.TemporaryFile(dir=directory if directory.is_dir() else None) as kept:
+        count = len(items)
+        items.reverse()
+        while items:
+            pickle.dump(items.pop(), kept, pickle.HIGHEST_PROTOCOL)  # each pickled, and read back, alone
+        kept.seek(0)
+        for _ in range(count):
+            yield pickle.load(kept)  # what this very function wrote, in a file only it has open
 
 
 def run_as_completed(pool: ThreadPoolExecutor, work: Callable[[Item], Outcome], items: Iterable[Item],

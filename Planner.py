@@ -95,6 +95,15 @@ class DocumentPlan:
     def moves(self) -> bool:
         return self.old_path is not None and self.old_path != self.path
 
+    # Pickled (the Applier keeps a large plan on disk while it works) with the shared read-only empty, which pickle
+    # cannot take, as None.
+    def __getstate__(self) -> tuple[Any, ...]:
+        return tuple(None if value is NO_FILES else value for value in map(self.__getattribute__, self.__slots__))
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for name, value in zip(self.__slots__, state, strict=True):
+            setattr(self, name, NO_FILES if value is None and name == "removed_files" else value)
+
     def describe(self) -> str:
         verb = {NEW: "add", UPDATED: "update", MOVED: "move", REMOVED: "trash"}.get(self.count_as or "", "refresh")
         where = f"{self.old_path} -> {self.path}" if self.moves else self.path

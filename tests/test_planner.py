@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
 from collections import Counter
 from typing import Any
 
 from DocumentInfo import BackupState, Entry, FileRecord
 from Naming import parse_pattern
-from Planner import MOVED, NEW, REMOVED, UPDATED, DocumentPlan, Plan, Planner
+from Planner import MOVED, NEW, NO_FILES, REMOVED, UPDATED, DocumentPlan, Plan, Planner
 from RemoteLibrary import Snapshot
 
 PATTERN = parse_pattern("%authors/%year - %title")
@@ -181,3 +182,17 @@ def test_without_the_whole_folder_tree_a_folder_pattern_moves_nothing():
     snapshot = Snapshot(documents=listed, folders={}, folders_complete=False)
     updated = only(Planner(BackupState(pattern.text, entries=entries), pattern, False).plan(snapshot, {}))
     assert (updated.count_as, updated.path) == (UPDATED, "Parent/T")
+
+
+def test_a_document_plan_pickled_and_read_back_is_the_same_with_its_shared_empties():
+    """The Applier keeps a large plan in a temporary file while it works: what it reads back is what was planned."""
+    entries = {"d2": held("Roe/2024 - U", files={"f2": FileRecord("old.pdf", SHA_A, 10, 1),
+                                                 "f3": FileRecord("gone.pdf", SHA_A, 2, 2)})}
+    snapshot = Snapshot(documents={"d1": document("d1", "T", files=[remote_file("f1", "paper.pdf")]),
+                                   "d2": document("d2", "U", author="Roe", modified=NEW_TIME,
+                                                  files=[remote_file("f2", "old.pdf")])}, full=True)
+    new, updated = sorted(plan_of(entries, snapshot).documents, key=lambda item: item.doc_id)
+    assert new.removed_files is NO_FILES and updated.removed_files == {"f3": FileRecord("gone.pdf", SHA_A, 2, 2)}
+    for item in (new, updated):
+        back = pickle.loads(pickle.dumps(item, pickle.HIGHEST_PROTOCOL))
+        assert back == item and (back.removed_files is NO_FILES) == (item.removed_files is NO_FILES)
