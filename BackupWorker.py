@@ -132,7 +132,8 @@ class BackupWorker:
         # The exports read every document again: let the listing and the plan go first, so that a large library
         # is not held in memory twice.
         snapshot = snapshot.without_items()
-        del plan
+        del plan, applier
+        listed.close()
         failure = write_outdated_exports(self._folder, self._state, self._label, folder_tree)
         if failure:
             result.failures.append(failure)

@@ -50,6 +50,7 @@ CREATE TABLE members (doc_id TEXT NOT NULL, folder_id TEXT NOT NULL, PRIMARY KEY
 CREATE INDEX members_folder ON members (folder_id);
 """
 FOLDER_SEPARATOR = "\n"  # folder ids never hold one
+KEYS_AT_ONCE = 1000
 
 
 def code_version() -> str:
@@ -202,7 +203,19 @@ class ExportCache:
         keys that changed; how many did. Only the keys taken are held in memory. Two documents sharing their own
         key are warned about when one of them was `rendered` this run, not again on every run after."""
         assigner = KeyAssigner()
-        changes = []
+        changes: list[tuple[str, str]] = []
+        changed = 0
+
+        def keep(key: str, doc_id: str) -> None:
+            """Keep a changed key, a thousand at a time: a first export changes every key of the library. The rows
+            already read are the ones updated, without changing their place in the order being read."""
+            nonlocal changed
+            changes.append((key, doc_id))
+            changed += 1
+            if len(changes) >= KEYS_AT_ONCE:
+                self._db.executemany("UPDATE entries SET assigned = ? WHERE doc_id = ?", changes)
+                changes.clear()
+
         ordered = "ORDER BY created, doc_id"
         for doc_id, wanted, label, assigned in self._db.execute(
                 f"SELECT doc_id, wanted, label, assigned FROM entries WHERE own {ordered}"):
@@ -211,14 +224,14 @@ class ExportCache:
                 found = self._db.execute("SELECT label FROM entries WHERE doc_id = ?", (earlier,)).fetchone()
                 CitationKeys.warn_shared(found[0] if found else earlier, label, wanted, key)
             if key != assigned:
-                changes.append((key, doc_id))
+                keep(key, doc_id)
         for doc_id, wanted, assigned in self._db.execute(
                 f"SELECT doc_id, wanted, assigned FROM entries WHERE NOT own {ordered}"):
             key = assigner.generated(wanted)
             if key != assigned:
-                changes.append((key, doc_id))
+                keep(key, doc_id)
         self._db.executemany("UPDATE entries SET assigned = ? WHERE doc_id = ?", changes)
-        return len(changes)
+        return changed
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM entries").fetchone()[0])

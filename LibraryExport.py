@@ -27,14 +27,14 @@ def update_exports(folder: BackupFolder, entries: Mapping[str, Entry], changed: 
     rendering the documents that are new, changed since they were cached, or in `changed` (ids changed or
     removed this run), then write both exports from it, the folder tree (the API's folders by id) as JabRef
     groups."""
-    library = {doc_id: entry for doc_id, entry in entries.items() if not entry.trashed}
+    library = sorted(doc_id for doc_id, entry in entries.items() if not entry.trashed)
     with ExportCache(folder.path(EXPORT_CACHE)) as cache, file_errors(cache.path):
         cache.begin()
-        current = ((doc_id, fingerprint(library[doc_id]), sorted(set(library[doc_id].folder_uuids)))
-                   for doc_id in sorted(library))
+        current = ((doc_id, fingerprint(entries[doc_id]), sorted(set(entries[doc_id].folder_uuids)))
+                   for doc_id in library)
         stale = cache.sync(current, frozenset(changed))
-        for doc_id in sorted(stale, key=lambda doc_id: (library[doc_id].created, doc_id)):  # in export order
-            entry = library[doc_id]
+        for doc_id in sorted(stale, key=lambda doc_id: (entries[doc_id].created, doc_id)):  # in export order
+            entry = entries[doc_id]
             cache.put(render(doc_id, export_entry(folder, doc_id, entry), fingerprint(entry)))
         rekeyed = cache.assign_keys(frozenset(stale))
         cache.commit()

@@ -49,7 +49,14 @@ class ListedDocuments(MutableMapping[str, dict[str, Any]]):
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """The listing is done with: its file and its index go (a hundred thousand ids are megabytes)."""
         self._file.close()
+        self._number = {}
+        self._offsets = array("q")
+        self._lengths = array("q")
 
     def __setitem__(self, doc_id: str, document: dict[str, Any]) -> None:
         data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")

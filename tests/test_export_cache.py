@@ -4,6 +4,7 @@ or outdated cache is rebuilt."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import ExportCache
 from BackupFolder import BIBTEX_FILE, EXPORT_CACHE, RIS_FILE, AtomicWriter, BackupFolder
 from DocumentInfo import Entry, FileRecord, document_info_json
 from LibraryExport import update_exports
@@ -116,3 +118,15 @@ def test_a_damaged_or_outdated_cache_is_rebuilt(backup: Backup, damage: str) -> 
         db.close()
     assert backup.export() == first
     assert backup.export() == first
+
+
+def test_keys_kept_a_few_at_a_time_are_those_kept_at_once(backup: Backup, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first export changes every key: they are written to the cache in batches, while the rows are read."""
+    for number in range(1, 12):
+        backup.put(number, **({"citation_key": "Shared"} if number % 3 == 0 else {}))
+    at_once = backup.cold()
+    monkeypatch.setattr(ExportCache, "KEYS_AT_ONCE", 2)
+    few = backup.export()
+    assert few == at_once
+    keys = re.findall(r"^@\w+\{([^,]+),", few[0].decode(), re.MULTILINE)
+    assert len(keys) == len(set(keys)) and "Shared" in keys and "Shareda" in keys

@@ -223,3 +223,13 @@ def test_a_listing_without_a_count_is_taken_as_complete():
     api = FakeApi({"documents": Listing(items=items("d1"), expected_count=None, server_time=None)})
     snapshot = fetch(api)
     assert (snapshot.full, snapshot.incomplete, snapshot.server_time) == (True, [], None)
+
+
+def test_a_closed_listing_lets_its_documents_go(tmp_path):
+    with ListedDocuments(tmp_path) as listed:
+        listed.keep({"id": "d1", "title": "T", "last_modified": "2024-01-01T00:00:00.000Z"})
+        assert listed["d1"]["title"] == "T" and len(listed) == 1
+        listed.close()
+        assert len(listed) == 0 and "d1" not in listed and list(listed) == []
+        with pytest.raises(KeyError):
+            listed["d1"]
