@@ -15,6 +15,7 @@ import Bootstrap
 
 Bootstrap.require_python()
 Bootstrap.require_packages(__file__)
+Bootstrap.limit_malloc_arenas()
 
 import logging
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import platform
 import shutil
 import stat
 import subprocess
@@ -215,3 +216,14 @@ def test_the_client_secret_may_come_from_the_environment(emulator, api, tool):
     tool.save_token({**emulator.token(), "expires_at": time.time() - 60})
     refused = run([*command, "-s", "not-the-secret"], tool, env={"MENDELEY_CLIENT_SECRET": SECRET})
     assert refused.returncode == 1 and "invalid_client" in refused.error_line  # the command line wins over both
+
+
+def test_malloc_arenas_are_limited_with_glibc_on_linux_only_and_never_against_the_users_setting(monkeypatch):
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert Bootstrap.limit_malloc_arenas() is glibc
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert Bootstrap.limit_malloc_arenas() is False
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert Bootstrap.limit_malloc_arenas() is False
