@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.restored import assert_same_content, duplicates, restoring_tool
-from tests.test_faults import ALONE, TRANSIENT
+from tests.test_faults import ALONE, RETRIES, TRANSIENT
 from tests.tool import BackupTool, Summary, assert_backup_matches
 
 LIBRARY = {"documents": 16, "files_per_document": 1, "file_size": 3000, "folders": 3, "annotations_per_document": 2,
@@ -32,7 +32,7 @@ def test_a_restore_under_transient_faults_ends_complete_and_makes_nothing_twice(
     tool = restoring_tool(source, other_emulator, tmp_path / "target")
     tool.save_token(other_emulator.token(lifetime_s=faults.get("token_lifetime_s", 3600)))
     other_emulator.faults(**faults, seed=11)
-    run = tool.run("--restore", "--retries", "6", "-v")
+    run = tool.run("--restore", *RETRIES, "-v")
     assert "signature=" not in run.stderr, run.stderr
     other_emulator.faults()
     target = other_emulator.library()
