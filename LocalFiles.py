@@ -126,15 +126,23 @@ def signature(path: Path | str) -> tuple[int, int] | None:
     return (status.st_size, status.st_mtime_ns) if stat.S_ISREG(status.st_mode) else None
 
 
+def _open_folder(root: Path) -> int | None:
+    """`root` opened for lookups relative to it; None on a system that has none (Windows), or with no root yet (a
+    new backup's)."""
+    if os.stat not in os.supports_dir_fd or os.stat not in os.supports_follow_symlinks:
+        return None
+    try:
+        return os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return None
+
+
 @contextlib.contextmanager
 def signatures_under(root: Path) -> Iterator[Callable[[str], tuple[int, int] | None]]:
     """`signature` of paths relative to `root`, for the stat of every backed-up file: where the system can (not
     Windows), each is looked up from the root's open folder, which spares the kernel the walk down to the root."""
-    try:
-        if os.stat not in os.supports_dir_fd or os.stat not in os.supports_follow_symlinks:
-            raise NotImplementedError
-        handle = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except (NotImplementedError, OSError):  # no such system, or no root yet (a new backup's): path by path
+    handle = _open_folder(root)
+    if handle is None:
         root_text = str(root)
         yield lambda relative: signature(inside_text(root_text, relative))
         return
