@@ -17,9 +17,9 @@ from tests.emulator.clock import UTC
 
 
 def raw_get(url: str, headers: dict[str, str] | None = None) -> bytes:
-    """Everything the server sends for one GET, up to the connection's close."""
+    """Everything the server sends for one GET that asks for the connection's close, up to that close."""
     parts = urlsplit(url)
-    lines = [f"GET {parts.path}?{parts.query} HTTP/1.1", f"Host: {parts.netloc}"]
+    lines = [f"GET {parts.path}?{parts.query} HTTP/1.1", f"Host: {parts.netloc}", "Connection: close"]
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())

@@ -24,11 +24,12 @@ DOC = "application/vnd.mendeley-document.1+json"
 
 
 def raw(url: str, headers: dict[str, str] | None = None, method: str = "GET") -> tuple[str, dict[str, str], bytes]:
-    """One request over a socket: the status line, the headers (lower-cased names), and every byte of the body
-    up to the connection's close (chunked bodies left as sent)."""
+    """One request over a socket that asks for its close: the status line, the headers (lower-cased names), and every
+    byte of the body up to that close (chunked bodies left as sent)."""
     parts = urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
-    lines = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}", *(f"{k}: {v}" for k, v in (headers or {}).items())]
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}", "Connection: close",
+             *(f"{k}: {v}" for k, v in (headers or {}).items())]
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         received = b""

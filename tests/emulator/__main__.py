@@ -8,8 +8,9 @@ import sys
 import threading
 
 from .context import DEFAULT_CLIENT_SECRET, Emulator
+from .keep_alive import KeepAliveHandler
 from .seeding import SeedRequest, seed
-from .server import Handler, make_content_server, make_emulator_server
+from .server import make_content_server, make_emulator_server
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     emulator = Emulator(args.client_secret)
     if args.seed_documents:
         seed(emulator.library, SeedRequest(documents=args.seed_documents, seed=args.seed))
-    Handler.verbose = args.verbose
+    KeepAliveHandler.verbose = args.verbose
     server = make_emulator_server(emulator, args.host, args.port)
     content_server = make_content_server(emulator, args.host)  # the second origin, for separate_content_host
     stop = threading.Event()

@@ -43,7 +43,7 @@ BAD_GATEWAY = """<html>
 
 
 class DropConnection(ConnectionError):
-    """Raised inside a response body to close the connection at once (see server.Handler)."""
+    """Raised inside a response body to close the connection at once (see keep_alive.KeepAliveHandler)."""
 
 
 def html_page(status: int) -> Response:

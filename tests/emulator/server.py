@@ -12,7 +12,7 @@ from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from . import api_annotations as annotations
@@ -25,6 +25,7 @@ from .answers import counted_in_flight, fault_answer, finish, stamp
 from .content_host import ContentHostApp
 from .context import Emulator
 from .errors import ApiError
+from .keep_alive import KeepAliveHandler
 from .web import error_response
 
 
@@ -167,39 +168,21 @@ class EmulatorApp:
             return error_response(ApiError(500, "Internal emulator error"))
 
 
-class Handler(WSGIRequestHandler):
-    """Werkzeug's handler, quiet, and closing the connection when the app drops it."""
-
-    verbose = False
-
-    def connection_dropped(self, error: BaseException, environ: dict[str, Any] | None = None) -> None:
-        # A DropConnection (or a client gone): no further requests on this connection. Nothing
-        # was written for a drop; a truncated download stops after the bytes already sent.
-        self.close_connection = True
-
-    def send_response(self, code: int, message: str | None = None) -> None:
-        # http.server adds its own Date (real time); the app's Date comes from the shifted clock.
-        self.log_request(code)
-        self.send_response_only(code, message)
-        self.send_header("Server", self.version_string())
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        if self.verbose:
-            super().log_request(code, size)
-
-
 def make_emulator_server(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> BaseWSGIServer:
-    """A threaded server (one thread per connection) bound and listening; call serve_forever().
-
-    Like every Werkzeug server it answers `Connection: close`: one request per connection (see the README
-    for why the emulator does not keep connections alive as the real service does).
-    """
-    return make_server(host, port, EmulatorApp(emulator), threaded=True, request_handler=Handler)
+    """A threaded server (one thread per connection, kept alive) bound and listening; call serve_forever()."""
+    return _threaded_server(host, port, EmulatorApp(emulator))
 
 
 def make_content_server(emulator: Emulator, host: str = "127.0.0.1") -> BaseWSGIServer:
     """The second origin (another port): file content as S3 serves it. Records its URL in the emulator."""
-    server = make_server(host, 0, ContentHostApp(emulator), threaded=True, request_handler=Handler)
+    server = _threaded_server(host, 0, ContentHostApp(emulator))
     shown = f"[{host}]" if ":" in host else host
     emulator.content_host_url = f"http://{shown}:{server.socket.getsockname()[1]}"
+    return server
+
+
+def _threaded_server(host: str, port: int, app: Callable[..., Iterable[bytes]]) -> BaseWSGIServer:
+    server = make_server(host, port, app, threaded=True, request_handler=KeepAliveHandler)
+    # Closing the server does not wait for the threads of connections a client still keeps open.
+    server.block_on_close = False  # type: ignore[attr-defined]
     return server
