@@ -23,7 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 from tqdm import tqdm
 
@@ -96,7 +96,7 @@ class LibraryResult:
 class FileSource(Protocol):
     """Where the Applier gets files from: MendeleyApi (or a test's stand-in)."""
 
-    def download(self, file_id: str, destination: Path, size: int | None, sha1: str | None,
+    def download(self, file_id: str, destination: BinaryIO, size: int | None, sha1: str | None,
                  on_bytes: Callable[[int], Any]) -> str: ...
 
 
@@ -285,12 +285,14 @@ class Applier:
         if self._api is None:
             raise ApiError(f"its file {plan.name} is missing or damaged, and this run fetches nothing; a run without "
                            f"--relayout fetches it again")
-        temporary = self._folder.temp_path(plan.name)
+        temporary, out = self._folder.temp_file(plan.name)
         try:
-            found = self._api.download(plan.file_id, temporary, plan.size, expected, self._on_bytes)
+            with out:
+                found = self._api.download(plan.file_id, out, plan.size, expected, self._on_bytes)
             self._folder.install(temporary, destination, durable=False)
-        finally:
+        except BaseException:
             temporary.unlink(missing_ok=True)
+            raise
         return self._record(plan.name, found, destination), True
 
     def _is_ours(self, path: str) -> bool:

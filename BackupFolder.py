@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from bidict import ValueDuplicationError
 
@@ -64,6 +64,7 @@ log = logging.getLogger(__name__)
 
 STATE_FILE = "info.json"
 COPY_PIECE_BYTES = 1 << 20
+TEMP_BUFFER_BYTES = 1 << 16
 TEMP_DIR = ".mendeley-backup-tmp"
 LOCK_FILE = ".mendeley-backup.lock"
 FOLDERS_FILE = "folders.json"
@@ -110,16 +111,18 @@ class AtomicWriter:
         self._unsynced_folders: set[Path] = set()
         self._unsynced = False
 
-    def temp_path(self, hint: str) -> Path:
-        """A fresh, empty temporary file in the temporary folder (the caller fills and installs it)."""
+    def temp_file(self, hint: str) -> tuple[Path, BinaryIO]:
+        """A fresh temporary file in the temporary folder, created and open for writing (the caller fills, closes and
+        installs it, or removes it)."""
         while True:
             path = self.temp_dir / f".{hint[:40]}.{secrets.token_hex(6)}.part"
             try:
-                handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), self._mode)
+                return path, open(path, "xb", buffering=TEMP_BUFFER_BYTES, opener=self._create)
             except FileExistsError:
                 continue
-            os.close(handle)
-            return path
+
+    def _create(self, path: str, flags: int) -> int:
+        return os.open(path, flags, self._mode)
 
     def write_json(self, target: Path, data: Any, indent: int | None = 2, durable: bool = True) -> None:
         """`data` as UTF-8 JSON; `indent=None` writes it on one line, which Python's C encoder does several times
@@ -131,14 +134,15 @@ class AtomicWriter:
 
     def write_chunks(self, target: Path, chunks: Iterable[bytes], durable: bool = True) -> None:
         """The file made of `chunks`, made as they are written, so that a large file is never held whole."""
-        temporary = self.temp_path(target.name)
+        temporary, out = self.temp_file(target.name)
         try:
-            with open(temporary, "wb") as out:
+            with out:
                 for chunk in chunks:
                     out.write(chunk)
             self.install(temporary, target, durable)
-        finally:
+        except BaseException:
             temporary.unlink(missing_ok=True)
+            raise
 
     def install(self, temporary: Path, target: Path, durable: bool = True) -> None:
         """Rename a complete temporary file over `target`, durably now or at the next `barrier()`."""
@@ -364,8 +368,8 @@ class BackupFolder:
         """`signature` for many files at once: the stat of every backed-up file."""
         return signatures_under(self.root)
 
-    def temp_path(self, hint: str) -> Path:
-        return self.writer.temp_path(hint)
+    def temp_file(self, hint: str) -> tuple[Path, BinaryIO]:
+        return self.writer.temp_file(hint)
 
     def install(self, temporary: Path, relative: str, durable: bool = True) -> None:
         self.writer.install(temporary, self.path(relative), durable)

@@ -17,7 +17,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -161,6 +161,14 @@ class RetryingSession(requests.Session):
                 "stream": environment["stream"] if stream is None else stream,
                 "verify": environment["verify"] if verify is None else verify,
                 "cert": environment["cert"] if cert is None else cert}
+
+    def resolve_redirects(self, response: requests.Response, request: requests.PreparedRequest,  # type: ignore[override]
+                          **kwargs: Any) -> Iterator[Any]:
+        """requests' following of redirects. Not asked to follow, as for `GET /files/{id}`, requests still prepares the
+        redirect's request for `Response.next`, which nothing here reads: that work is skipped."""
+        if kwargs.get("yield_requests"):
+            return iter(())
+        return super().resolve_redirects(response, request, **kwargs)
 
     def _may_resend_after(self, error: requests.RequestException) -> bool:
         """Whether a request that got no usable answer (`error`) may be sent again."""

@@ -14,8 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
@@ -156,10 +155,10 @@ class MendeleyApi:
 
     # Files ----------------------------------------------------------------------------------------------
 
-    def download(self, file_id: str, destination: Path, size: int | None, sha1: str | None,
+    def download(self, file_id: str, destination: BinaryIO, size: int | None, sha1: str | None,
                  on_bytes: Callable[[int], None] = lambda _: None) -> str:
-        """Write a file's bytes to `destination`, checked against the expected size and SHA-1 (the caller makes the
-        file durable as it installs it).
+        """Write a file's bytes to `destination` (an empty file open for writing), checked against the expected size
+        and SHA-1 (the caller makes the file durable as it installs it).
 
         Each attempt asks `/files/{id}` afresh for its 303 (signed content URLs expire) and fetches the
         content, which may live on another origin (an S3 bucket), without the Authorization header: that is
@@ -181,8 +180,11 @@ class MendeleyApi:
         raise ApiError(f"Could not download file {file_id}: {_reason(failure)}, tried {self._policy.retries + 1} "
                        "times")
 
-    def _download_once(self, file_id: str, destination: Path, size: int | None, sha1: str | None,
+    def _download_once(self, file_id: str, destination: BinaryIO, size: int | None, sha1: str | None,
                        on_bytes: Callable[[int], None]) -> str:
+        if destination.tell():  # what an earlier attempt wrote
+            destination.seek(0)
+            destination.truncate()
         fetched = self._send("GET", f"/files/{file_id}", allow_redirects=False, stream=True)
         if fetched.response.status_code in REDIRECTS:
             fetched.response.close()
@@ -203,13 +205,12 @@ class MendeleyApi:
                                     f"{_detail(response, prefix=': ')}")
             digest = hashlib.sha1()
             written = 0
-            with open(destination, "wb") as out:
-                for chunk in response.iter_content(CHUNK_BYTES):
-                    self._bandwidth.take(len(chunk))
-                    out.write(chunk)
-                    digest.update(chunk)
-                    written += len(chunk)
-                    on_bytes(len(chunk))
+            for chunk in response.iter_content(CHUNK_BYTES):
+                self._bandwidth.take(len(chunk))
+                destination.write(chunk)
+                digest.update(chunk)
+                written += len(chunk)
+                on_bytes(len(chunk))
         log.debug("File %s: %d bytes in %d ms", file_id, written, round((time.monotonic() - started) * 1000))
         if size is not None and written != size:
             raise DownloadError(f"got {written} bytes, expected {size}")
@@ -365,11 +366,12 @@ class MendeleyApi:
         token = self._credentials.access_token()
         refreshes = 0
         while True:
-            sent = {**(headers or {}), "Authorization": f"Bearer {token}"}
+            sent = dict(headers or {})
             if accept:
                 sent["Accept"] = accept
             try:
-                fetched = self._http.fetch(method, url, parse, params=params, headers=sent, **options)
+                fetched = self._http.fetch(method, url, parse, params=params, headers=sent, auth=_Bearer(token),
+                                           **options)
             except RetriesExhausted as error:
                 raise ApiError(f"{method} {_path(url)} failed: {_exhausted(error)}", unreachable=not error.answered,
                                host=error.host) from error
@@ -471,6 +473,18 @@ def _detail(response: requests.Response, prefix: str) -> str:
         text = ": ".join(xml[key] for key in ("Code", "Message") if key in xml)
     line = one_line(text)
     return prefix + line if line else ""
+
+
+class _Bearer(requests.auth.AuthBase):
+    """The access token on an API request. Being given, it keeps a `~/.netrc` entry for the API's host from replacing
+    it, and spares requests the reading of that file for every request."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
 
 
 def _without_authorization(request: requests.PreparedRequest) -> requests.PreparedRequest:

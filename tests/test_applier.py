@@ -10,8 +10,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pytest
 
@@ -39,12 +38,12 @@ class FakeApi:
         self.errors: dict[str, Exception] = {}
         self.calls: list[tuple[str, str | None]] = []
 
-    def download(self, file_id: str, destination: Path, size: int | None, sha1: str | None,
+    def download(self, file_id: str, destination: BinaryIO, size: int | None, sha1: str | None,
                  on_bytes: Callable[[int], None] = lambda _: None) -> str:
         self.calls.append((file_id, sha1))
         if file_id in self.errors:
             raise self.errors[file_id]
-        destination.write_bytes(self.content[file_id])
+        destination.write(self.content[file_id])
         on_bytes(len(self.content[file_id]))
         return hashlib.sha1(self.content[file_id]).hexdigest()
 
