@@ -12,6 +12,7 @@ A `WriteSession` (a restore's requests that create something) goes through the s
 only where the server cannot have acted on it; the rest reaches the caller (MendeleyApi.created_once).
 """
 
+import contextlib
 import logging
 import random
 import re
@@ -38,6 +39,8 @@ USER_AGENT = "mendeley-backup"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Of them, the answers that say the server did not act on a request: rate limiting, a service not taking requests.
 NOT_ACTED_ON_STATUSES = frozenset({429, 503})
+# An unwanted body up to this size is read rather than closed with its connection (see `release`).
+SHORT_BODY_BYTES = 64 * 1024
 # Query parameters that sign a URL or carry a secret: never logged.
 _SECRET_PARAMETER = re.compile(r"signature|expires|accesskey|credential|security-token|token|code|^key$|x-amz-", re.I)
 # How urllib3 names the connection an error happened on: `HTTPConnectionPool(host='…', port=1): `.
@@ -137,7 +140,7 @@ class RetryingSession(requests.Session):
                 last = attempt == tries or not self._may_resend_answered(response)
                 if last and response.status_code in RETRY_STATUSES:
                     return Fetched(response, None, attempt, time.monotonic() - started)
-                response.close()
+                release(response)
                 answered = True
             if last:
                 raise RetriesExhausted(method, url, reason, attempt, time.monotonic() - started, answered)
@@ -229,6 +232,17 @@ def make_session(policy: HttpPolicy, on_pushback: Callable[[], None] = lambda: N
 def make_write_session(policy: HttpPolicy, on_pushback: Callable[[], None] = lambda: None) -> WriteSession:
     """The session of a restore's writes: the same policy, sending again only what cannot have been acted on."""
     return WriteSession(policy, on_pushback)
+
+
+def release(response: requests.Response) -> None:
+    """Done with an answer whose body nothing needs (a redirect, an answer to try again). A short body is read first:
+    a streamed answer closed unread takes its connection with it, and the next request would have to connect
+    anew."""
+    length = response.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) <= SHORT_BODY_BYTES:
+        with contextlib.suppress(requests.RequestException):  # cut short: closed with its connection below
+            _ = response.content
+    response.close()
 
 
 def never_connected(error: BaseException) -> bool:

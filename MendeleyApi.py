@@ -29,6 +29,7 @@ from HttpSession import (
     describe_error,
     one_line,
     page_title,
+    release,
 )
 from Timestamps import format_time, parse_http_date
 from Transfers import Bandwidth
@@ -187,7 +188,7 @@ class MendeleyApi:
             destination.truncate()
         fetched = self._send("GET", f"/files/{file_id}", allow_redirects=False, stream=True)
         if fetched.response.status_code in REDIRECTS:
-            fetched.response.close()
+            release(fetched.response)
             location = urljoin(fetched.response.url, fetched.response.headers.get("Location", ""))
             try:
                 fetched = self._http.fetch("GET", location, stream=True, auth=_without_authorization)

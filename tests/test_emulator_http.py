@@ -478,7 +478,9 @@ def test_stats_count_by_endpoint(emulator: EmulatorProcess, api: ApiSession) -> 
     }
     assert stats["total_requests"] == 6 and stats["bytes_served"] == 1234 and stats["in_flight_peak"] == 1
     emulator.reset_stats()
-    assert emulator.stats() == {"total_requests": 0, "by_endpoint": {}, "bytes_served": 0, "in_flight_peak": 0}
+    emptied = emulator.stats()
+    assert emptied.pop("connections") <= 1  # the stats' own request, if its connection was not kept
+    assert emptied == {"total_requests": 0, "by_endpoint": {}, "bytes_served": 0, "in_flight_peak": 0}
 
 
 def test_stats_count_the_most_requests_in_flight_at_once(emulator: EmulatorProcess) -> None:

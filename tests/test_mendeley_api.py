@@ -161,6 +161,23 @@ def test_downloads_from_either_origin_are_checked_and_carry_no_authorization(emu
         assert by_endpoint.get("GET /_content/{id}", 0) == 0
 
 
+@pytest.mark.parametrize(("faults", "origins"), [({}, 1), ({"separate_content_host": True}, 2)], ids=["same", "s3"])
+def test_downloads_one_after_another_keep_one_connection_to_each_origin(emulator: EmulatorProcess, tmp_path: Path,
+                                                                        faults: dict[str, Any], origins: int) -> None:
+    emulator.seed(documents=5, file_size=2000, seed=6)
+    files = emulator.library()["files"]
+    api, _ = client(emulator)
+    api.documents()  # the login's own requests done
+    emulator.faults(**faults)
+    emulator.reset_stats()
+    for file in files:
+        with open(tmp_path / file["id"], "wb") as out:
+            api.download(file["id"], out, file["size"], file["filehash"])
+    stats = emulator.stats()
+    # Each 303 is read, not closed unread: closing it took its connection along, and every file connected anew.
+    assert stats["by_endpoint"]["GET /files/{id}"] == len(files) and stats["connections"] <= origins + 1
+
+
 def test_a_download_whose_content_never_matches_ends_in_one_error(emulator: EmulatorProcess, tmp_path: Path) -> None:
     emulator.seed(documents=1, file_size=1500, seed=2)
     file = emulator.library()["files"][0]

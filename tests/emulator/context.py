@@ -38,8 +38,9 @@ PROFILE: dict[str, Any] = {
 
 
 class Stats:
-    """Request counters by `METHOD /route/{template}`, content bytes actually sent, and the most requests that were
-    in flight at once (from the request's arrival to the last byte of its answer)."""
+    """Request counters by `METHOD /route/{template}`, content bytes actually sent, the most requests that were
+    in flight at once (from the request's arrival to the last byte of its answer), and the connections clients
+    opened (to either origin)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -52,6 +53,7 @@ class Stats:
             self.bytes_served = 0
             self.in_flight = 0
             self.in_flight_peak = 0
+            self.connections = 0
 
     def count(self, key: str) -> None:
         with self._lock:
@@ -67,6 +69,10 @@ class Stats:
         with self._lock:
             self.in_flight = max(0, self.in_flight - 1)
 
+    def connected(self) -> None:
+        with self._lock:
+            self.connections += 1
+
     def add_bytes(self, n: int) -> None:
         with self._lock:
             self.bytes_served += n
@@ -78,6 +84,7 @@ class Stats:
                 "by_endpoint": dict(sorted(self.by_endpoint.items())),
                 "bytes_served": self.bytes_served,
                 "in_flight_peak": self.in_flight_peak,
+                "connections": self.connections,
             }
 
 

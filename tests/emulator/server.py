@@ -170,19 +170,26 @@ class EmulatorApp:
 
 def make_emulator_server(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> BaseWSGIServer:
     """A threaded server (one thread per connection, kept alive) bound and listening; call serve_forever()."""
-    return _threaded_server(host, port, EmulatorApp(emulator))
+    return _threaded_server(host, port, EmulatorApp(emulator), emulator)
 
 
 def make_content_server(emulator: Emulator, host: str = "127.0.0.1") -> BaseWSGIServer:
     """The second origin (another port): file content as S3 serves it. Records its URL in the emulator."""
-    server = _threaded_server(host, 0, ContentHostApp(emulator))
+    server = _threaded_server(host, 0, ContentHostApp(emulator), emulator)
     shown = f"[{host}]" if ":" in host else host
     emulator.content_host_url = f"http://{shown}:{server.socket.getsockname()[1]}"
     return server
 
 
-def _threaded_server(host: str, port: int, app: Callable[..., Iterable[bytes]]) -> BaseWSGIServer:
-    server = make_server(host, port, app, threaded=True, request_handler=KeepAliveHandler)
+def _threaded_server(host: str, port: int, app: Callable[..., Iterable[bytes]], emulator: Emulator) -> BaseWSGIServer:
+    class Handler(KeepAliveHandler):
+        """The emulator's handler, counting the connections it is given in the stats."""
+
+        def setup(self) -> None:
+            super().setup()
+            emulator.stats.connected()
+
+    server = make_server(host, port, app, threaded=True, request_handler=Handler)
     # Closing the server does not wait for the threads of connections a client still keeps open.
     server.block_on_close = False  # type: ignore[attr-defined]
     return server
