@@ -285,14 +285,8 @@ class Applier:
         if self._api is None:
             raise ApiError(f"its file {plan.name} is missing or damaged, and this run fetches nothing; a run without "
                            f"--relayout fetches it again")
-        temporary, out = self._folder.temp_file(plan.name)
-        try:
-            with out:
-                found = self._api.download(plan.file_id, out, plan.size, expected, self._on_bytes)
-            self._folder.install(temporary, destination, durable=False)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        with self._folder.replacing(destination, durable=False) as out:
+            found = self._api.download(plan.file_id, out, plan.size, expected, self._on_bytes)
         return self._record(plan.name, found, destination), True
 
     def _is_ours(self, path: str) -> bool:

@@ -134,11 +134,18 @@ class AtomicWriter:
 
     def write_chunks(self, target: Path, chunks: Iterable[bytes], durable: bool = True) -> None:
         """The file made of `chunks`, made as they are written, so that a large file is never held whole."""
+        with self.replacing(target, durable) as out:
+            for chunk in chunks:
+                out.write(chunk)
+
+    @contextlib.contextmanager
+    def replacing(self, target: Path, durable: bool = True) -> Iterator[BinaryIO]:
+        """A temporary file open for writing, installed over `target` once the block completes; a block that raises
+        leaves `target` as it was and no temporary file behind."""
         temporary, out = self.temp_file(target.name)
         try:
             with out:
-                for chunk in chunks:
-                    out.write(chunk)
+                yield out
             self.install(temporary, target, durable)
         except BaseException:
             temporary.unlink(missing_ok=True)
@@ -368,11 +375,8 @@ class BackupFolder:
         """`signature` for many files at once: the stat of every backed-up file."""
         return signatures_under(self.root)
 
-    def temp_file(self, hint: str) -> tuple[Path, BinaryIO]:
-        return self.writer.temp_file(hint)
-
-    def install(self, temporary: Path, relative: str, durable: bool = True) -> None:
-        self.writer.install(temporary, self.path(relative), durable)
+    def replacing(self, relative: str, durable: bool = True) -> contextlib.AbstractContextManager[BinaryIO]:
+        return self.writer.replacing(self.path(relative), durable)
 
     def write_chunks(self, relative: str, chunks: Iterable[bytes]) -> None:
         self.writer.write_chunks(self.path(relative), chunks)

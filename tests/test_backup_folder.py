@@ -84,7 +84,7 @@ def test_a_second_open_of_a_locked_folder_names_the_holder_and_leaves_its_files(
     root = tmp_path / "backup"
     with BackupFolder.opened(root, dry_run=False) as folder:
         folder.begin(BackupState(PATTERN))
-        in_flight, out = folder.temp_file("paper.pdf")
+        in_flight, out = folder.writer.temp_file("paper.pdf")
         out.close()
         message = rf"\(process {os.getpid()}\) is working on {re.escape(str(root))};"
         with pytest.raises(FolderLockedError, match=message), \
