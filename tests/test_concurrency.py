@@ -33,7 +33,9 @@ def test_a_second_run_on_the_same_backup_exits_at_once(emulator, tmp_path, backu
         emulator.seed(**{**LIBRARY, "seed": 10})  # as much for the first run to do as in a new backup
     emulator.faults(latency_ms=50)
     emulator.reset_stats()
-    first = tool.start("--full", stdin=None)  # seeded documents carry old times: a full listing finds them
+    # Seeded documents carry old times: a full listing finds them. One transfer at a time keeps the first run going
+    # for seconds (2 requests a file at 50 ms), well past the second run's start-up on a loaded machine.
+    first = tool.start("--full", "--jobs", "1", stdin=None)
     # Until the first run holds the lock: from before its listing, or for a new backup from its first download.
     wait_for_requests(emulator, first, "GET /documents" if backup == "existing" else "GET /_content/{id}")
     second = tool.run(expect=1)
