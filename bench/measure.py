@@ -3,14 +3,18 @@ peak resident memory of the tool's process alone (through bench/peak.py: see the
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 PEAK = Path(__file__).with_name("peak.py")
+REFERENCE_ITEMS = 200_000
 
 
 @dataclass(frozen=True)
@@ -32,3 +36,21 @@ def run_measured(command: list[str], cwd: Path, env: dict[str, str]) -> Measured
                            stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, check=False)
         figures = json.loads(report.read_text())
         return Measured(stdout=out.read_text(errors="replace"), stderr=err.read_text(errors="replace"), **figures)
+
+
+def reference_seconds(folder: Path) -> float:
+    """How long this machine takes, now, for a fixed piece of work of the kinds a backup does (JSON, hashing, small
+    files written and renamed, one thread): figures of two benchmarks compare only once scaled by it."""
+    started = time.perf_counter()
+    items = [{"id": f"{number:08d}", "title": f"On the consensus of graphs, part {number}", "year": 1900 + number % 125}
+             for number in range(REFERENCE_ITEMS)]
+    text = json.dumps(items)
+    json.loads(text)
+    hashlib.sha1(text.encode()).hexdigest()
+    for number in range(2_000):
+        temporary = folder / f"reference-{number}.tmp"
+        temporary.write_bytes(text[number * 100:number * 100 + 1000].encode())
+        os.replace(temporary, folder / f"reference-{number}")
+    for number in range(2_000):
+        (folder / f"reference-{number}").unlink()
+    return time.perf_counter() - started
