@@ -328,8 +328,7 @@ def main() -> int:
     libraries = LINK + ([] if parser.parse_args().quick else SCALE)
     started = time.monotonic()
     compile_tool()  # as a user's second and later runs find them (see compile_tool)
-    with tempfile.TemporaryDirectory(prefix="mendeley-bench-") as tmp:
-        reference_before = reference_seconds(Path(tmp))
+    reference_before = reference_seconds()
     rows: list[Row] = []
     checks: list[StatCheck] = []
     with EmulatorProcess() as emulator:
@@ -355,8 +354,7 @@ def main() -> int:
     print("Targets:")
     for text, ok in met:
         print(f"  {'met   ' if ok else 'MISSED'} {text}")
-    with tempfile.TemporaryDirectory(prefix="mendeley-bench-") as tmp:
-        reference_after = reference_seconds(Path(tmp))
+    reference_after = reference_seconds()
     print(f"This machine's speed: a fixed piece of work (JSON, SHA-1, 2,000 small files written, renamed and deleted; "
           f"see bench/measure.py) took {reference_before:.2f} s before the runs and {reference_after:.2f} s after. "
           "Compare two benchmarks' figures only in proportion to it.")
